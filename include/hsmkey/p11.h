@@ -1,0 +1,147 @@
+/*
+ * p11.h - the PKCS#11 core shared by hsmkey.so and the hsmkey CLI.
+ *
+ * Promises:
+ *  - Nothing touches the PKCS#11 module until the first call that needs a
+ *    token (lazy C_Initialize with OS locking), so a program may load the
+ *    provider and fork before it uses a key.
+ *  - After fork() the child re-initializes the module on its first use; the
+ *    atfork handler only bumps a counter.  Objects found before the fork find
+ *    themselves again by id.
+ *  - Each token keeps a pool of sessions; no lock is held while the token
+ *    computes.  Login happens once per token and is shared by its sessions.
+ *  - Reading public keys and certificates never logs in.  A PIN is only tried
+ *    on the one token the URI that carries it (or the configuration) names,
+ *    and a PIN the token refused with CKR_PIN_INCORRECT is never tried again.
+ *  - Every failure is raised through err.h with the PKCS#11 function, its
+ *    CKR_* name and the token/object concerned; never with a PIN.
+ *
+ * Functions return 1/0 or pointer/NULL; on failure an error has been raised.
+ */
+#ifndef HSMKEY_P11_H
+#define HSMKEY_P11_H
+
+#include <stddef.h>
+#include <p11-kit/pkcs11.h>
+#include <p11-kit/uri.h>
+#include <openssl/evp.h>
+
+#include "hsmkey/pin.h"
+
+struct hsmkey_core;   /* configuration + the loaded module(s) */
+struct hsmkey_token;  /* one slot with a token; owned by its core */
+struct hsmkey_object; /* a found object with its cached attributes; refcounted */
+
+/* Asked for a PIN when no source gives one; called with no lock held. */
+typedef struct hsmkey_pin *hsmkey_pin_prompt_fn(const char *token_label,
+                                                void *arg);
+
+/* ---- core: configuration and module ---- */
+
+/*
+ * module_path NULL means every module registered with p11-kit.  Neither the
+ * module nor the pin source is touched here; both are checked on first use.
+ */
+struct hsmkey_core *hsmkey_core_new(const char *module_path,
+                                    const char *pin_source);
+void hsmkey_core_set_pin_prompt(struct hsmkey_core *core,
+                                hsmkey_pin_prompt_fn *fn, void *arg);
+/* Finalizes the module unless the process is exiting; NULL is fine. */
+void hsmkey_core_free(struct hsmkey_core *core);
+
+/* The module path in use ("p11-kit-proxy" when none) for messages. */
+const char *hsmkey_core_module_name(const struct hsmkey_core *core);
+
+/* ---- URIs ---- */
+
+/*
+ * Parse an RFC 7512 URI with p11-kit.  Unknown path attributes, unknown
+ * query attributes other than pin-value/pin-source/module-name/module-path,
+ * and a malformed type= are errors, never wildcards.
+ */
+P11KitUri *hsmkey_uri_parse(const char *str);
+/* 1 when the URI names at least one object attribute (object, id, type). */
+int hsmkey_uri_names_object(P11KitUri *uri);
+
+/* ---- tokens ---- */
+
+/*
+ * Tokens matching uri (NULL: all present tokens), in slot order.  The array
+ * is OPENSSL_free'd by the caller; the tokens belong to the core.
+ */
+int hsmkey_core_tokens(struct hsmkey_core *core, P11KitUri *uri,
+                       struct hsmkey_token ***tokens, size_t *count);
+const CK_TOKEN_INFO *hsmkey_token_info(const struct hsmkey_token *tok);
+CK_SLOT_ID hsmkey_token_slot(const struct hsmkey_token *tok);
+const char *hsmkey_token_label(const struct hsmkey_token *tok);
+CK_FUNCTION_LIST *hsmkey_token_functions(const struct hsmkey_token *tok);
+
+/* Log in as CKU_USER unless already logged in, with the PIN of uri (may be NULL) */
+int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri);
+
+/* A session from the token's pool (opened R/W when the pool is empty). */
+int hsmkey_token_session_get(struct hsmkey_token *tok, CK_SESSION_HANDLE *out);
+/* Back into the pool; broken != 0 closes it instead (it failed oddly). */
+void hsmkey_token_session_put(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
+                              int broken);
+
+/* ---- objects ---- */
+
+/*
+ * Objects of class cls matching uri on every matching token.  For private
+ * keys the token is logged in first (its PIN resolved as p11.h promises).
+ * The array and its references are released with hsmkey_objects_free.
+ */
+int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
+                     CK_OBJECT_CLASS cls, struct hsmkey_object ***objs,
+                     size_t *count);
+void hsmkey_objects_free(struct hsmkey_object **objs, size_t count);
+
+struct hsmkey_object *hsmkey_object_ref(struct hsmkey_object *obj);
+void hsmkey_object_free(struct hsmkey_object *obj); /* unref; NULL is fine */
+
+CK_OBJECT_CLASS hsmkey_object_class(const struct hsmkey_object *obj);
+CK_KEY_TYPE hsmkey_object_key_type(const struct hsmkey_object *obj);
+struct hsmkey_token *hsmkey_object_token(const struct hsmkey_object *obj);
+/* A cached attribute's value (NULL when the token did not give it). */
+const void *hsmkey_object_attr(const struct hsmkey_object *obj,
+                               CK_ATTRIBUTE_TYPE type, size_t *len);
+/* CK_BBOOL attribute; dflt when absent. */
+int hsmkey_object_flag(const struct hsmkey_object *obj, CK_ATTRIBUTE_TYPE type,
+                       int dflt);
+/* "token 'node1', object 'node-key' (id 01)" for messages. */
+const char *hsmkey_object_desc(const struct hsmkey_object *obj);
+/* A pkcs11: URI naming exactly this object, without any PIN; OPENSSL_free. */
+char *hsmkey_object_uri(const struct hsmkey_object *obj);
+
+/*
+ * The software public key of a key object (private or public), built from
+ * the token's attributes, or for an EC private key from the public key or
+ * certificate object with the same CKA_ID.  Cached: the caller gets its own
+ * reference (EVP_PKEY_free it).  libctx/propq select the provider that builds
+ * it (normally "provider!=hsmkey").
+ */
+EVP_PKEY *hsmkey_object_public_key(struct hsmkey_object *obj,
+                                   OSSL_LIB_CTX *libctx, const char *propq);
+
+/* Mechanisms the object's token offers (cached per token). */
+int hsmkey_object_has_mechanism(struct hsmkey_object *obj,
+                                CK_MECHANISM_TYPE mech);
+
+/*
+ * One token operation on a private key: C_SignInit + C_Sign, or
+ * C_DecryptInit + C_Decrypt, on a pooled session.  *outlen is the buffer size
+ * on entry and the result size on return.
+ */
+int hsmkey_object_sign(struct hsmkey_object *key, CK_MECHANISM *mech,
+                       const unsigned char *in, size_t inlen,
+                       unsigned char *out, size_t *outlen);
+int hsmkey_object_decrypt(struct hsmkey_object *key, CK_MECHANISM *mech,
+                          const unsigned char *in, size_t inlen,
+                          unsigned char *out, size_t *outlen);
+
+/* ---- ECDSA signature encoding (token r||s <-> DER ECDSA-Sig-Value) ---- */
+int hsmkey_ecdsa_raw_to_der(const unsigned char *raw, size_t rawlen,
+                            unsigned char *der, size_t *derlen);
+
+#endif

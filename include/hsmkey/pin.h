@@ -1,0 +1,33 @@
+/*
+ * pin.h - PIN sources and the buffer a PIN lives in.
+ *
+ * A pin source is "file:PATH" (the file's first line, a trailing "\n" or
+ * "\r\n" stripped) or "env:NAME".  A PIN exists only inside a struct
+ * hsmkey_pin, allocated with OPENSSL_secure_malloc where available and wiped
+ * with OPENSSL_cleanse by hsmkey_pin_free().  No message ever contains it.
+ */
+#ifndef HSMKEY_PIN_H
+#define HSMKEY_PIN_H
+
+#include <stddef.h>
+
+#define HSMKEY_PIN_MAX 256
+
+struct hsmkey_pin;
+
+/* 1 when source has a known form and a non-empty argument, else 0 + raise. */
+int hsmkey_pin_source_check(const char *source);
+
+/* Read the PIN a source names; NULL + raise (HSMKEY_R_PIN_SOURCE). */
+struct hsmkey_pin *hsmkey_pin_resolve(const char *source);
+
+/* Copy len bytes (a URI's pin-value, a prompt's answer) into a PIN buffer. */
+struct hsmkey_pin *hsmkey_pin_from_bytes(const void *data, size_t len);
+
+const unsigned char *hsmkey_pin_data(const struct hsmkey_pin *pin);
+size_t hsmkey_pin_len(const struct hsmkey_pin *pin);
+
+/* Wipes and frees; NULL is fine. */
+void hsmkey_pin_free(struct hsmkey_pin *pin);
+
+#endif
