@@ -1,0 +1,175 @@
+/*
+ * find.c - objects a URI names, on the tokens it names.
+ */
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "core.h"
+
+int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
+                              CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
+                              CK_OBJECT_HANDLE **handles, CK_ULONG *count)
+{
+    CK_FUNCTION_LIST *fn = tok->fn;
+    CK_OBJECT_HANDLE *out = NULL, *grown;
+    CK_ULONG n = 0, cap = 0, got;
+    CK_RV rv;
+
+    *handles = NULL;
+    *count = 0;
+    rv = fn->C_FindObjectsInit(s, tmpl, ntmpl);
+    if (rv != CKR_OK) {
+        hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjectsInit: %s",
+                     tok->label, hsmkey_ckr_name(rv));
+        return 0;
+    }
+    do {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            if ((grown = OPENSSL_realloc(out, cap * sizeof(*out))) == NULL) {
+                rv = CKR_HOST_MEMORY;
+                break;
+            }
+            out = grown;
+        }
+        rv = fn->C_FindObjects(s, out + n, cap - n, &got);
+        n += rv == CKR_OK ? got : 0;
+    } while (rv == CKR_OK && n == cap);
+    fn->C_FindObjectsFinal(s);
+    if (rv != CKR_OK) {
+        OPENSSL_free(out);
+        hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjects: %s",
+                     tok->label, hsmkey_ckr_name(rv));
+        return 0;
+    }
+    *handles = out;
+    *count = n;
+    return 1;
+}
+
+/* A PIN goes to one token only: refuse a search that would log in to two. */
+static int login_where_needed(struct hsmkey_token **toks, size_t ntok,
+                              P11KitUri *uri)
+{
+    struct hsmkey_token *target = NULL;
+    size_t needing = 0;
+
+    for (size_t i = 0; i < ntok; i++) {
+        if (hsmkey_token_needs_login(toks[i])) {
+            needing++;
+            target = toks[i];
+        }
+    }
+    if (needing > 1) {
+        hsmkey_raise(HSMKEY_R_AMBIGUOUS, "the URI matches %zu tokens that "
+                     "need a PIN ('%s', '%s'%s): add token=... so the PIN "
+                     "goes to one token", needing, toks[0]->label,
+                     toks[1]->label, needing > 2 ? ", ..." : "");
+        return 0;
+    }
+    return target == NULL || hsmkey_token_login(target, uri);
+}
+
+static int append(struct hsmkey_object ***objs, size_t *count,
+                  struct hsmkey_object *obj)
+{
+    struct hsmkey_object **grown;
+
+    grown = OPENSSL_realloc(*objs, (*count + 1) * sizeof(*grown));
+    if (grown == NULL) {
+        hsmkey_object_free(obj);
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return 0;
+    }
+    grown[(*count)++] = obj;
+    *objs = grown;
+    return 1;
+}
+
+static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
+                         CK_ULONG ntmpl, struct hsmkey_object ***objs,
+                         size_t *count)
+{
+    CK_SESSION_HANDLE s;
+    CK_OBJECT_HANDLE *handles = NULL;
+    CK_ULONG n = 0;
+    int ok = 0;
+
+    if (!hsmkey_token_session_get(tok, &s))
+        return 0;
+    if (!hsmkey_token_find_handles(tok, s, tmpl, ntmpl, &handles, &n))
+        goto done;
+    for (CK_ULONG i = 0; i < n; i++) {
+        struct hsmkey_object *obj = hsmkey_object_new(tok, s, handles[i]);
+
+        if (obj == NULL || !append(objs, count, obj))
+            goto done;
+    }
+    ok = 1;
+done:
+    OPENSSL_free(handles);
+    hsmkey_token_session_put(tok, s, 0);
+    return ok;
+}
+
+/* The URI's object attributes with CKA_CLASS forced to cls; 0: cannot match */
+static int build_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
+                          CK_ATTRIBUTE *tmpl, CK_ULONG *ntmpl)
+{
+    CK_ULONG n = 0;
+    CK_ATTRIBUTE *attrs = p11_kit_uri_get_attributes(uri, &n);
+
+    *ntmpl = 0;
+    tmpl[(*ntmpl)++] = (CK_ATTRIBUTE){ CKA_CLASS, cls, sizeof(*cls) };
+    for (CK_ULONG i = 0; i < n && *ntmpl < 8; i++) {
+        if (attrs[i].type == CKA_CLASS) {
+            if (attrs[i].ulValueLen != sizeof(*cls)
+                || memcmp(attrs[i].pValue, cls, sizeof(*cls)) != 0)
+                return 0;
+            continue;
+        }
+        tmpl[(*ntmpl)++] = attrs[i];
+    }
+    return 1;
+}
+
+int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
+                     CK_OBJECT_CLASS cls, struct hsmkey_object ***objs,
+                     size_t *count)
+{
+    struct hsmkey_token **toks = NULL;
+    size_t ntok = 0;
+    CK_ATTRIBUTE tmpl[8];
+    CK_ULONG ntmpl;
+    int ok = 0;
+
+    *objs = NULL;
+    *count = 0;
+    if (!build_template(uri, &cls, tmpl, &ntmpl))
+        return 1; /* type= names another class: nothing of this class */
+    if (!hsmkey_core_tokens(core, uri, &toks, &ntok))
+        return 0;
+    if (ntok == 0) {
+        char *shown = hsmkey_uri_display(uri);
+
+        hsmkey_raise(HSMKEY_R_TOKEN_NOT_FOUND, "no token matches %s "
+                     "(module: %s)", shown ? shown : "the URI",
+                     hsmkey_core_module_name(core));
+        OPENSSL_free(shown);
+        goto done;
+    }
+    if (cls == CKO_PRIVATE_KEY && !login_where_needed(toks, ntok, uri))
+        goto done;
+    for (size_t i = 0; i < ntok; i++)
+        if (!find_on_token(toks[i], tmpl, ntmpl, objs, count))
+            goto done;
+    ok = 1;
+done:
+    if (!ok) {
+        hsmkey_objects_free(*objs, *count);
+        *objs = NULL;
+        *count = 0;
+    }
+    OPENSSL_free(toks);
+    return ok;
+}

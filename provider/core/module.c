@@ -1,0 +1,225 @@
+/*
+ * module.c - the core object: configuration, lazy module start, fork and
+ * exit handling.
+ *
+ * Modules are loaded through p11-kit in "managed" mode, so the CLI's core and
+ * the provider's core in the same process each get their own initialization
+ * of one module.  Nothing is loaded until a token is needed.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <p11-kit/p11-kit.h>
+#include <openssl/crypto.h>
+
+#include "core.h"
+#include "hsmkey-config.h"
+
+static atomic_ulong fork_gen = 1;
+static atomic_int exiting;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Only a counter: the child re-initializes on its first use, outside the
+ * atfork handler, where taking locks or calling the module is not safe.
+ */
+static void on_fork_child(void)
+{
+    atomic_fetch_add(&fork_gen, 1);
+}
+
+/*
+ * SoftHSM2 (and other C++ modules) destroy their state in exit-time
+ * destructors.  This handler is registered after the first module start, so
+ * it runs before those destructors; from then on nothing calls the module.
+ */
+static void mark_exiting(void)
+{
+    atomic_store(&exiting, 1);
+}
+
+static void install_fork_handler(void)
+{
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
+
+static void install_exit_handler(void)
+{
+    atexit(mark_exiting);
+}
+
+unsigned long hsmkey_fork_generation(void)
+{
+    return atomic_load(&fork_gen);
+}
+
+int hsmkey_process_exiting(void)
+{
+    return atomic_load(&exiting);
+}
+
+struct hsmkey_core *hsmkey_core_new(const char *module_path,
+                                    const char *pin_source)
+{
+    struct hsmkey_core *core = OPENSSL_zalloc(sizeof(*core));
+
+    if (core == NULL)
+        goto err;
+    if (module_path != NULL && *module_path != '\0'
+        && (core->module_path = OPENSSL_strdup(module_path)) == NULL)
+        goto err;
+    if (pin_source != NULL && *pin_source != '\0'
+        && (core->pin_source = OPENSSL_strdup(pin_source)) == NULL)
+        goto err;
+    pthread_mutex_init(&core->lock, NULL);
+    atomic_init(&core->epoch, 0);
+    atomic_init(&core->ready_gen, 0);
+    return core;
+err:
+    if (core != NULL) {
+        OPENSSL_free(core->module_path);
+        OPENSSL_free(core);
+    }
+    hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+    return NULL;
+}
+
+void hsmkey_core_set_pin_prompt(struct hsmkey_core *core,
+                                hsmkey_pin_prompt_fn *fn, void *arg)
+{
+    core->prompt = fn;
+    core->prompt_arg = arg;
+}
+
+const char *hsmkey_core_module_name(const struct hsmkey_core *core)
+{
+    return core->module_path != NULL ? core->module_path
+                                     : "p11-kit registered modules";
+}
+
+static CK_FUNCTION_LIST **load_modules(struct hsmkey_core *core)
+{
+    CK_FUNCTION_LIST **mods;
+    CK_FUNCTION_LIST *one;
+
+    if (core->module_path == NULL) {
+        mods = p11_kit_modules_load(NULL, 0);
+        if (mods == NULL)
+            hsmkey_raise(HSMKEY_R_MODULE, "p11-kit: cannot load the "
+                         "registered PKCS#11 modules: %s",
+                         p11_kit_message() ? p11_kit_message() : "unknown");
+        return mods;
+    }
+    one = p11_kit_module_load(core->module_path, 0);
+    if (one == NULL) {
+        hsmkey_raise(HSMKEY_R_MODULE, "cannot load PKCS#11 module %s: %s",
+                     core->module_path,
+                     p11_kit_message() ? p11_kit_message() : "unknown");
+        return NULL;
+    }
+    mods = OPENSSL_zalloc(2 * sizeof(*mods));
+    if (mods == NULL) {
+        p11_kit_module_release(one);
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return NULL;
+    }
+    mods[0] = one;
+    return mods;
+}
+
+static void release_modules(struct hsmkey_core *core)
+{
+    if (core->modules == NULL)
+        return;
+    if (core->module_path == NULL) {
+        p11_kit_modules_release(core->modules);
+    } else {
+        p11_kit_module_release(core->modules[0]);
+        OPENSSL_free(core->modules);
+    }
+    core->modules = NULL;
+}
+
+static int initialize_modules(struct hsmkey_core *core)
+{
+    CK_RV rv;
+
+    for (size_t i = 0; core->modules[i] != NULL; i++) {
+        rv = p11_kit_module_initialize(core->modules[i]);
+        if (rv != CKR_OK) {
+            char *name = p11_kit_module_get_name(core->modules[i]);
+
+            hsmkey_raise(HSMKEY_R_MODULE, "PKCS#11 module %s: C_Initialize: "
+                         "%s", name ? name : hsmkey_core_module_name(core),
+                         hsmkey_ckr_name(rv));
+            free(name);
+            /* Finalize the ones already started so a retry starts clean. */
+            while (i-- > 0)
+                p11_kit_module_finalize(core->modules[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void finalize_modules(struct hsmkey_core *core)
+{
+    for (size_t i = 0; core->modules[i] != NULL; i++)
+        p11_kit_module_finalize(core->modules[i]);
+}
+
+/* Called with core->lock held. */
+static int start_locked(struct hsmkey_core *core, unsigned long gen)
+{
+    int restarting = core->modules != NULL;
+
+    if (restarting) {
+        /* A forked child: the parent's sessions and login are not ours. */
+        finalize_modules(core);
+    } else if ((core->modules = load_modules(core)) == NULL) {
+        return 0;
+    }
+    if (!initialize_modules(core))
+        return 0;
+    pthread_once(&exit_once, install_exit_handler);
+    atomic_fetch_add(&core->epoch, 1);
+    if (!hsmkey_token_scan(core))
+        return 0;
+    atomic_store(&core->ready_gen, gen);
+    return 1;
+}
+
+int hsmkey_core_ensure(struct hsmkey_core *core)
+{
+    unsigned long gen;
+    int ok;
+
+    hsmkey_return_val_if_fail(core != NULL, 0);
+    pthread_once(&fork_once, install_fork_handler);
+    gen = hsmkey_fork_generation();
+    if (atomic_load(&core->ready_gen) == gen)
+        return 1;
+    pthread_mutex_lock(&core->lock);
+    ok = atomic_load(&core->ready_gen) == gen || start_locked(core, gen);
+    pthread_mutex_unlock(&core->lock);
+    return ok;
+}
+
+void hsmkey_core_free(struct hsmkey_core *core)
+{
+    if (core == NULL)
+        return;
+    for (size_t i = 0; i < core->ntokens; i++)
+        hsmkey_token_free(core->tokens[i]);
+    OPENSSL_free(core->tokens);
+    /* At exit the module may already be gone: leave it to the OS. */
+    if (core->modules != NULL && !hsmkey_process_exiting()) {
+        if (atomic_load(&core->ready_gen) == hsmkey_fork_generation())
+            finalize_modules(core);
+        release_modules(core);
+    }
+    pthread_mutex_destroy(&core->lock);
+    OPENSSL_free(core->module_path);
+    OPENSSL_free(core->pin_source);
+    OPENSSL_free(core);
+}

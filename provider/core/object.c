@@ -1,0 +1,297 @@
+/*
+ * object.c - a found token object and the attributes read once at find time.
+ *
+ * Everything the hot path and the public-key side need is read here, so a
+ * signature costs no C_GetAttributeValue.  The handle is refreshed (found
+ * again by class, key type, id and label) only when the module was
+ * re-initialized, which a cheap epoch comparison detects.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/crypto.h>
+
+#include "core.h"
+
+struct hsmkey_object {
+    atomic_int refs;
+    struct hsmkey_token *tok;
+    pthread_mutex_t lock; /* handle refresh and the public key cache */
+    CK_OBJECT_HANDLE handle;
+    unsigned long epoch;
+    CK_OBJECT_CLASS cls;
+    CK_KEY_TYPE ktype;
+    CK_ATTRIBUTE attrs[24];
+    CK_ULONG nattrs;
+    char desc[192];
+    EVP_PKEY *pub;
+};
+
+/* Attributes worth caching; the token refuses the ones that do not apply. */
+static const CK_ATTRIBUTE_TYPE cached_types[] = {
+    CKA_CLASS, CKA_KEY_TYPE, CKA_ID, CKA_LABEL, CKA_PRIVATE, CKA_SENSITIVE,
+    CKA_EXTRACTABLE, CKA_NEVER_EXTRACTABLE, CKA_ALWAYS_SENSITIVE,
+    CKA_ALWAYS_AUTHENTICATE, CKA_SIGN, CKA_DECRYPT, CKA_DERIVE, CKA_VERIFY,
+    CKA_ENCRYPT, CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT,
+    CKA_VALUE, CKA_CERTIFICATE_TYPE, CKA_TOKEN,
+};
+
+/* Two passes (sizes, then values), as PKCS#11 prescribes. */
+static int read_attributes(struct hsmkey_object *obj, CK_SESSION_HANDLE s)
+{
+    CK_FUNCTION_LIST *fn = obj->tok->fn;
+    CK_ATTRIBUTE probe;
+    CK_RV rv;
+
+    for (size_t i = 0; i < sizeof(cached_types) / sizeof(cached_types[0]);
+         i++) {
+        probe.type = cached_types[i];
+        probe.pValue = NULL;
+        probe.ulValueLen = 0;
+        /* One at a time: some tokens fail the whole batch on one bad type,
+         * and CKA_VALUE of a secret is sensitive by design. */
+        rv = fn->C_GetAttributeValue(s, obj->handle, &probe, 1);
+        if (rv != CKR_OK || probe.ulValueLen == CK_UNAVAILABLE_INFORMATION)
+            continue;
+        probe.pValue = OPENSSL_malloc(probe.ulValueLen ? probe.ulValueLen : 1);
+        if (probe.pValue == NULL) {
+            hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+            return 0;
+        }
+        rv = fn->C_GetAttributeValue(s, obj->handle, &probe, 1);
+        if (rv != CKR_OK) {
+            OPENSSL_free(probe.pValue);
+            continue;
+        }
+        obj->attrs[obj->nattrs++] = probe;
+    }
+    return 1;
+}
+
+static CK_ULONG attr_ulong(const struct hsmkey_object *obj,
+                           CK_ATTRIBUTE_TYPE type, CK_ULONG dflt)
+{
+    size_t len;
+    const void *v = hsmkey_object_attr(obj, type, &len);
+    CK_ULONG out;
+
+    if (v == NULL || len != sizeof(CK_ULONG))
+        return dflt;
+    memcpy(&out, v, sizeof(out));
+    return out;
+}
+
+static void describe(struct hsmkey_object *obj)
+{
+    size_t idlen = 0, lablen = 0, n;
+    const unsigned char *id = hsmkey_object_attr(obj, CKA_ID, &idlen);
+    const char *label = hsmkey_object_attr(obj, CKA_LABEL, &lablen);
+    char hex[41] = "";
+
+    for (size_t i = 0; i < idlen && i < 20; i++)
+        snprintf(hex + 2 * i, 3, "%02x", id[i]);
+    n = snprintf(obj->desc, sizeof(obj->desc), "token '%s', object '%.*s'",
+                 obj->tok->label, (int)(lablen > 64 ? 64 : lablen),
+                 label ? label : "");
+    if (idlen > 0 && n < sizeof(obj->desc))
+        snprintf(obj->desc + n, sizeof(obj->desc) - n, " (id %s%s)", hex,
+                 idlen > 20 ? "..." : "");
+}
+
+struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
+                                        CK_SESSION_HANDLE s,
+                                        CK_OBJECT_HANDLE h)
+{
+    struct hsmkey_object *obj = OPENSSL_zalloc(sizeof(*obj));
+
+    if (obj == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return NULL;
+    }
+    atomic_init(&obj->refs, 1);
+    obj->tok = tok;
+    obj->handle = h;
+    obj->epoch = hsmkey_core_epoch(tok->core);
+    pthread_mutex_init(&obj->lock, NULL);
+    if (!read_attributes(obj, s)) {
+        hsmkey_object_free(obj);
+        return NULL;
+    }
+    obj->cls = attr_ulong(obj, CKA_CLASS, (CK_ULONG)-1);
+    obj->ktype = attr_ulong(obj, CKA_KEY_TYPE, (CK_ULONG)-1);
+    describe(obj);
+    return obj;
+}
+
+struct hsmkey_object *hsmkey_object_ref(struct hsmkey_object *obj)
+{
+    if (obj != NULL)
+        atomic_fetch_add(&obj->refs, 1);
+    return obj;
+}
+
+void hsmkey_object_free(struct hsmkey_object *obj)
+{
+    if (obj == NULL || atomic_fetch_sub(&obj->refs, 1) > 1)
+        return;
+    for (CK_ULONG i = 0; i < obj->nattrs; i++)
+        OPENSSL_free(obj->attrs[i].pValue);
+    EVP_PKEY_free(obj->pub);
+    pthread_mutex_destroy(&obj->lock);
+    OPENSSL_free(obj);
+}
+
+void hsmkey_objects_free(struct hsmkey_object **objs, size_t count)
+{
+    if (objs == NULL)
+        return;
+    for (size_t i = 0; i < count; i++)
+        hsmkey_object_free(objs[i]);
+    OPENSSL_free(objs);
+}
+
+CK_OBJECT_CLASS hsmkey_object_class(const struct hsmkey_object *obj)
+{
+    return obj->cls;
+}
+
+CK_KEY_TYPE hsmkey_object_key_type(const struct hsmkey_object *obj)
+{
+    return obj->ktype;
+}
+
+struct hsmkey_token *hsmkey_object_token(const struct hsmkey_object *obj)
+{
+    return obj->tok;
+}
+
+const void *hsmkey_object_attr(const struct hsmkey_object *obj,
+                               CK_ATTRIBUTE_TYPE type, size_t *len)
+{
+    for (CK_ULONG i = 0; i < obj->nattrs; i++) {
+        if (obj->attrs[i].type == type) {
+            if (len != NULL)
+                *len = obj->attrs[i].ulValueLen;
+            return obj->attrs[i].pValue;
+        }
+    }
+    if (len != NULL)
+        *len = 0;
+    return NULL;
+}
+
+int hsmkey_object_flag(const struct hsmkey_object *obj, CK_ATTRIBUTE_TYPE type,
+                       int dflt)
+{
+    size_t len;
+    const CK_BBOOL *v = hsmkey_object_attr(obj, type, &len);
+
+    return v != NULL && len == sizeof(CK_BBOOL) ? *v == CK_TRUE : dflt;
+}
+
+const char *hsmkey_object_desc(const struct hsmkey_object *obj)
+{
+    return obj->desc;
+}
+
+/* Identify obj again after a re-initialization: its old handle is dead. */
+static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
+{
+    CK_ATTRIBUTE tmpl[4];
+    CK_ULONG n = 0, count = 0;
+    CK_OBJECT_HANDLE *found = NULL;
+    CK_SESSION_HANDLE s;
+    static const CK_ATTRIBUTE_TYPE keys[] = { CKA_CLASS, CKA_KEY_TYPE, CKA_ID,
+                                              CKA_LABEL };
+    int ok = 0;
+
+    for (size_t i = 0; i < 4; i++) {
+        size_t len;
+        const void *v = hsmkey_object_attr(obj, keys[i], &len);
+
+        if (v != NULL)
+            tmpl[n++] = (CK_ATTRIBUTE){ keys[i], (void *)v, len };
+    }
+    if (obj->cls == CKO_PRIVATE_KEY && !hsmkey_token_login(obj->tok, NULL))
+        return 0;
+    if (!hsmkey_token_session_get(obj->tok, &s))
+        return 0;
+    if (hsmkey_token_find_handles(obj->tok, s, tmpl, n, &found, &count)) {
+        if (count == 1) {
+            *out = found[0];
+            ok = 1;
+        } else {
+            hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: %s after the token "
+                         "was re-opened", obj->desc,
+                         count ? "several objects match" : "no longer there");
+        }
+    }
+    hsmkey_token_session_put(obj->tok, s, 0);
+    OPENSSL_free(found);
+    return ok;
+}
+
+int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
+{
+    unsigned long epoch = hsmkey_core_epoch(obj->tok->core);
+    int ok = 1;
+
+    pthread_mutex_lock(&obj->lock);
+    if (obj->epoch != epoch) {
+        CK_OBJECT_HANDLE h;
+
+        pthread_mutex_unlock(&obj->lock);
+        if (!refind(obj, &h))
+            return 0;
+        pthread_mutex_lock(&obj->lock);
+        obj->handle = h;
+        obj->epoch = epoch;
+    }
+    *out = obj->handle;
+    pthread_mutex_unlock(&obj->lock);
+    return ok;
+}
+
+/* Serialized with the handle: the cache is filled once per object. */
+EVP_PKEY *hsmkey_object_cached_pub(struct hsmkey_object *obj, EVP_PKEY *set)
+{
+    EVP_PKEY *out;
+
+    pthread_mutex_lock(&obj->lock);
+    if (obj->pub == NULL && set != NULL && EVP_PKEY_up_ref(set))
+        obj->pub = set;
+    out = obj->pub;
+    if (out != NULL && !EVP_PKEY_up_ref(out))
+        out = NULL;
+    pthread_mutex_unlock(&obj->lock);
+    return out;
+}
+
+char *hsmkey_object_uri(const struct hsmkey_object *obj)
+{
+    P11KitUri *uri = p11_kit_uri_new();
+    static const CK_ATTRIBUTE_TYPE keys[] = { CKA_CLASS, CKA_ID, CKA_LABEL };
+    char *text = NULL, *out = NULL;
+
+    if (uri == NULL)
+        goto done;
+    *p11_kit_uri_get_token_info(uri) = obj->tok->info;
+    for (size_t i = 0; i < 3; i++) {
+        size_t len;
+        const void *v = hsmkey_object_attr(obj, keys[i], &len);
+        CK_ATTRIBUTE a = { keys[i], (void *)v, len };
+
+        if (v != NULL && p11_kit_uri_set_attribute(uri, &a) != P11_KIT_URI_OK)
+            goto done;
+    }
+    if (p11_kit_uri_format(uri, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, &text)
+        == P11_KIT_URI_OK)
+        out = OPENSSL_strdup(text);
+done:
+    free(text);
+    p11_kit_uri_free(uri);
+    if (out == NULL)
+        hsmkey_raise(HSMKEY_R_INTERNAL, "cannot format a URI for %s",
+                     obj->desc);
+    return out;
+}

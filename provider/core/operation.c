@@ -1,0 +1,179 @@
+/*
+ * operation.c - the hot path: one private-key operation on the token.
+ *
+ * Exactly C_xxxInit + C_xxx on a pooled session: no object search, no
+ * attribute read, no login check per call.  Recovery work happens only
+ * after the token said something went wrong, and is retried once.
+ */
+#include <openssl/crypto.h>
+
+#include "core.h"
+
+struct op_calls {
+    const char *init_name, *run_name;
+    CK_RV (*init)(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s, CK_MECHANISM *m,
+                  CK_OBJECT_HANDLE h);
+    CK_RV (*run)(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                 const unsigned char *in, CK_ULONG inlen, unsigned char *out,
+                 CK_ULONG *outlen);
+};
+
+static CK_RV sign_init(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                       CK_MECHANISM *m, CK_OBJECT_HANDLE h)
+{
+    return fn->C_SignInit(s, m, h);
+}
+
+static CK_RV sign_run(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                      const unsigned char *in, CK_ULONG inlen,
+                      unsigned char *out, CK_ULONG *outlen)
+{
+    return fn->C_Sign(s, (CK_BYTE *)in, inlen, out, outlen);
+}
+
+static CK_RV decrypt_init(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                          CK_MECHANISM *m, CK_OBJECT_HANDLE h)
+{
+    return fn->C_DecryptInit(s, m, h);
+}
+
+static CK_RV decrypt_run(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                         const unsigned char *in, CK_ULONG inlen,
+                         unsigned char *out, CK_ULONG *outlen)
+{
+    return fn->C_Decrypt(s, (CK_BYTE *)in, inlen, out, outlen);
+}
+
+static const struct op_calls sign_calls = { "C_SignInit", "C_Sign", sign_init,
+                                            sign_run };
+static const struct op_calls decrypt_calls = { "C_DecryptInit", "C_Decrypt",
+                                               decrypt_init, decrypt_run };
+
+/* The session itself is unusable: take another one and try again. */
+static int session_lost(CK_RV rv)
+{
+    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED;
+}
+
+/*
+ * A key marked CKA_ALWAYS_AUTHENTICATE (PIV, YubiKey signature slot) wants
+ * the PIN again after every C_SignInit.
+ */
+static CK_RV context_login(struct hsmkey_object *key, CK_SESSION_HANDLE s)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(key);
+    const char *src = tok->login_source;
+    struct hsmkey_pin *pin;
+    CK_RV rv;
+
+    if (!hsmkey_object_flag(key, CKA_ALWAYS_AUTHENTICATE, 0))
+        return CKR_OK;
+    if (src == NULL || (pin = hsmkey_pin_resolve(src)) == NULL)
+        return CKR_PIN_INCORRECT;
+    rv = tok->fn->C_Login(s, CKU_CONTEXT_SPECIFIC,
+                          (CK_UTF8CHAR *)hsmkey_pin_data(pin),
+                          hsmkey_pin_len(pin));
+    hsmkey_pin_free(pin);
+    return rv;
+}
+
+static CK_RV attempt(struct hsmkey_object *key, const struct op_calls *calls,
+                     CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
+                     unsigned char *out, CK_ULONG *len, const char **failed)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(key);
+    CK_OBJECT_HANDLE h;
+    CK_SESSION_HANDLE s;
+    CK_RV rv;
+    int active;
+
+    if (!hsmkey_object_handle(key, &h) || !hsmkey_token_session_get(tok, &s))
+        return CKR_FUNCTION_FAILED; /* raised already */
+    *failed = calls->init_name;
+    rv = calls->init(tok->fn, s, mech, h);
+    active = rv == CKR_OK;
+    if (active && calls == &sign_calls)
+        rv = context_login(key, s);
+    if (rv == CKR_OK) {
+        *failed = calls->run_name;
+        rv = calls->run(tok->fn, s, in, inlen, out, len);
+        active = 0; /* C_Sign / C_Decrypt end the operation either way */
+    }
+    /* A dead session, or one with an operation left active, is not reused. */
+    hsmkey_token_session_put(tok, s, session_lost(rv) || active);
+    return rv;
+}
+
+static int run(struct hsmkey_object *key, const struct op_calls *calls,
+               CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
+               unsigned char *out, size_t *outlen)
+{
+    const char *failed = calls->init_name;
+    CK_ULONG len = *outlen;
+    CK_RV rv = attempt(key, calls, mech, in, inlen, out, &len, &failed);
+
+    if (rv == CKR_USER_NOT_LOGGED_IN) {
+        hsmkey_token_forget_login(hsmkey_object_token(key));
+        if (!hsmkey_token_login(hsmkey_object_token(key), NULL))
+            return 0;
+    }
+    if (rv == CKR_USER_NOT_LOGGED_IN || session_lost(rv)) {
+        len = *outlen;
+        rv = attempt(key, calls, mech, in, inlen, out, &len, &failed);
+    }
+    if (rv == CKR_FUNCTION_FAILED && failed == calls->init_name)
+        return 0;
+    if (rv != CKR_OK) {
+        const char *m = hsmkey_ckm_name(mech->mechanism);
+
+        hsmkey_raise(rv == CKR_MECHANISM_INVALID ? HSMKEY_R_UNSUPPORTED
+                                                 : HSMKEY_R_PKCS11,
+                     "%s: %s(%s): %s", hsmkey_object_desc(key), failed,
+                     m ? m : "mechanism", hsmkey_ckr_name(rv));
+        return 0;
+    }
+    *outlen = len;
+    return 1;
+}
+
+int hsmkey_object_sign(struct hsmkey_object *key, CK_MECHANISM *mech,
+                       const unsigned char *in, size_t inlen,
+                       unsigned char *out, size_t *outlen)
+{
+    return run(key, &sign_calls, mech, in, inlen, out, outlen);
+}
+
+int hsmkey_object_decrypt(struct hsmkey_object *key, CK_MECHANISM *mech,
+                          const unsigned char *in, size_t inlen,
+                          unsigned char *out, size_t *outlen)
+{
+    return run(key, &decrypt_calls, mech, in, inlen, out, outlen);
+}
+
+int hsmkey_object_has_mechanism(struct hsmkey_object *obj,
+                                CK_MECHANISM_TYPE mech)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(obj);
+    CK_MECHANISM_TYPE *list = NULL;
+    CK_ULONG n = 0;
+    int found = 0;
+
+    pthread_mutex_lock(&tok->lock);
+    if (!tok->mechs_loaded
+        && tok->fn->C_GetMechanismList(tok->slot, NULL, &n) == CKR_OK
+        && (list = OPENSSL_malloc((n ? n : 1) * sizeof(*list))) != NULL
+        && tok->fn->C_GetMechanismList(tok->slot, list, &n) == CKR_OK) {
+        tok->mechs = list;
+        tok->nmechs = n;
+        tok->mechs_loaded = 1;
+        list = NULL;
+    }
+    OPENSSL_free(list);
+    for (CK_ULONG i = 0; i < tok->nmechs && !found; i++)
+        found = tok->mechs[i] == mech;
+    /* A token that cannot list its mechanisms is asked by trying. */
+    if (!tok->mechs_loaded)
+        found = 1;
+    pthread_mutex_unlock(&tok->lock);
+    return found;
+}

@@ -1,0 +1,214 @@
+/*
+ * pubkey.c - the software public key of a token key.
+ *
+ * Verification, key matching and export run on this key in another
+ * provider, never on the token.  RSA private key objects carry their public
+ * half; an EC private key does not, so its CKA_EC_POINT comes from the public
+ * key object (or else the certificate) with the same CKA_ID - both readable
+ * without logging in.
+ */
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/x509.h>
+
+#include "core.h"
+
+static EVP_PKEY *from_params(const char *alg, OSSL_PARAM_BLD *bld,
+                             OSSL_LIB_CTX *libctx, const char *propq,
+                             const char *desc)
+{
+    OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(libctx, alg, propq);
+    EVP_PKEY *pkey = NULL;
+
+    if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0
+        || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: the token's public key "
+                     "attributes do not make a valid %s key", desc, alg);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    return pkey;
+}
+
+static EVP_PKEY *rsa_public(struct hsmkey_object *obj, OSSL_LIB_CTX *libctx,
+                            const char *propq)
+{
+    size_t nlen, elen;
+    const unsigned char *n = hsmkey_object_attr(obj, CKA_MODULUS, &nlen);
+    const unsigned char *e = hsmkey_object_attr(obj, CKA_PUBLIC_EXPONENT,
+                                                &elen);
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    BIGNUM *bn = NULL, *be = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    if (n == NULL || e == NULL) {
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: the token does not show the "
+                     "key's modulus and public exponent", hsmkey_object_desc(obj));
+        goto done;
+    }
+    bn = BN_bin2bn(n, nlen, NULL);
+    be = BN_bin2bn(e, elen, NULL);
+    if (bld == NULL || bn == NULL || be == NULL
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn)
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be)) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        goto done;
+    }
+    pkey = from_params("RSA", bld, libctx, propq, hsmkey_object_desc(obj));
+done:
+    BN_free(bn);
+    BN_free(be);
+    OSSL_PARAM_BLD_free(bld);
+    return pkey;
+}
+
+/* CKA_EC_PARAMS must be a named curve: explicit parameters would leak into
+ * CSRs and certificates that TLS peers refuse. */
+static int ec_group_name(struct hsmkey_object *obj, char *name, size_t len)
+{
+    size_t plen;
+    const unsigned char *p = hsmkey_object_attr(obj, CKA_EC_PARAMS, &plen);
+    ASN1_OBJECT *oid = p ? d2i_ASN1_OBJECT(NULL, &p, plen) : NULL;
+    int nid = oid ? OBJ_obj2nid(oid) : NID_undef;
+
+    ASN1_OBJECT_free(oid);
+    if (nid == NID_undef || OBJ_nid2sn(nid) == NULL) {
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: CKA_EC_PARAMS is not a "
+                     "named curve OpenSSL knows", hsmkey_object_desc(obj));
+        return 0;
+    }
+    strncpy(name, OBJ_nid2sn(nid), len - 1);
+    name[len - 1] = '\0';
+    return 1;
+}
+
+/* CKA_EC_POINT is a DER OCTET STRING; some tokens give the raw point. */
+static ASN1_OCTET_STRING *ec_point(const unsigned char *v, size_t len)
+{
+    const unsigned char *p = v;
+    ASN1_OCTET_STRING *os = d2i_ASN1_OCTET_STRING(NULL, &p, len);
+
+    if (os != NULL && p == v + len)
+        return os;
+    ASN1_OCTET_STRING_free(os);
+    os = ASN1_OCTET_STRING_new();
+    if (os != NULL && !ASN1_OCTET_STRING_set(os, v, len)) {
+        ASN1_OCTET_STRING_free(os);
+        os = NULL;
+    }
+    return os;
+}
+
+static EVP_PKEY *ec_public(struct hsmkey_object *pubobj, const char *group,
+                           OSSL_LIB_CTX *libctx, const char *propq)
+{
+    size_t len;
+    const unsigned char *v = hsmkey_object_attr(pubobj, CKA_EC_POINT, &len);
+    ASN1_OCTET_STRING *pt = v ? ec_point(v, len) : NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    EVP_PKEY *pkey = NULL;
+
+    if (pt == NULL || bld == NULL
+        || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                            group, 0)
+        || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+                                             pt->data, pt->length))
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: unusable CKA_EC_POINT",
+                     hsmkey_object_desc(pubobj));
+    else
+        pkey = from_params("EC", bld, libctx, propq,
+                           hsmkey_object_desc(pubobj));
+    ASN1_OCTET_STRING_free(pt);
+    OSSL_PARAM_BLD_free(bld);
+    return pkey;
+}
+
+/* The public key or certificate object with the private key's CKA_ID. */
+static struct hsmkey_object *partner(struct hsmkey_object *obj,
+                                     CK_OBJECT_CLASS cls)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(obj);
+    size_t idlen;
+    const void *id = hsmkey_object_attr(obj, CKA_ID, &idlen);
+    CK_ATTRIBUTE tmpl[2] = { { CKA_CLASS, &cls, sizeof(cls) },
+                             { CKA_ID, (void *)id, idlen } };
+    CK_OBJECT_HANDLE *h = NULL;
+    CK_ULONG n = 0;
+    CK_SESSION_HANDLE s;
+    struct hsmkey_object *found = NULL;
+
+    if (id == NULL || idlen == 0 || !hsmkey_token_session_get(tok, &s))
+        return NULL;
+    if (hsmkey_token_find_handles(tok, s, tmpl, 2, &h, &n) && n > 0)
+        found = hsmkey_object_new(tok, s, h[0]);
+    hsmkey_token_session_put(tok, s, 0);
+    OPENSSL_free(h);
+    return found;
+}
+
+static EVP_PKEY *cert_public(struct hsmkey_object *cert)
+{
+    size_t len;
+    const unsigned char *v = hsmkey_object_attr(cert, CKA_VALUE, &len);
+    X509 *x = v ? d2i_X509(NULL, &v, len) : NULL;
+    EVP_PKEY *pkey = x ? X509_get_pubkey(x) : NULL;
+
+    X509_free(x);
+    return pkey;
+}
+
+static EVP_PKEY *ec_from_partner(struct hsmkey_object *obj, const char *group,
+                                 OSSL_LIB_CTX *libctx, const char *propq)
+{
+    struct hsmkey_object *other = partner(obj, CKO_PUBLIC_KEY);
+    EVP_PKEY *pkey = NULL;
+
+    if (other != NULL) {
+        pkey = ec_public(other, group, libctx, propq);
+    } else if ((other = partner(obj, CKO_CERTIFICATE)) != NULL) {
+        pkey = cert_public(other);
+    }
+    if (pkey == NULL && other == NULL)
+        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: no public key or "
+                     "certificate with the same CKA_ID on the token, so its "
+                     "public key is unknown", hsmkey_object_desc(obj));
+    hsmkey_object_free(other);
+    return pkey;
+}
+
+static EVP_PKEY *build(struct hsmkey_object *obj, OSSL_LIB_CTX *libctx,
+                       const char *propq)
+{
+    char group[64];
+
+    switch (hsmkey_object_key_type(obj)) {
+    case CKK_RSA:
+        return rsa_public(obj, libctx, propq);
+    case CKK_EC:
+        if (!ec_group_name(obj, group, sizeof(group)))
+            return NULL;
+        if (hsmkey_object_class(obj) == CKO_PUBLIC_KEY)
+            return ec_public(obj, group, libctx, propq);
+        return ec_from_partner(obj, group, libctx, propq);
+    default:
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: key type 0x%lx is not "
+                     "supported", hsmkey_object_desc(obj),
+                     (unsigned long)hsmkey_object_key_type(obj));
+        return NULL;
+    }
+}
+
+EVP_PKEY *hsmkey_object_public_key(struct hsmkey_object *obj,
+                                   OSSL_LIB_CTX *libctx, const char *propq)
+{
+    EVP_PKEY *pkey = hsmkey_object_cached_pub(obj, NULL), *built;
+
+    if (pkey != NULL)
+        return pkey;
+    if ((built = build(obj, libctx, propq)) == NULL)
+        return NULL;
+    pkey = hsmkey_object_cached_pub(obj, built);
+    EVP_PKEY_free(built);
+    return pkey;
+}

@@ -1,0 +1,96 @@
+/*
+ * session.c - the per-token session pool.
+ *
+ * The pool lock guards only the array; sessions are opened, used and closed
+ * outside it, so a slow token call never blocks another thread's get/put.
+ * Sessions of an older epoch (before a re-initialization) are forgotten,
+ * never closed: their handles belong to a finalized module instance.
+ */
+#include <openssl/crypto.h>
+
+#include "core.h"
+
+void hsmkey_token_pool_reset(struct hsmkey_token *tok)
+{
+    pthread_mutex_lock(&tok->lock);
+    tok->npool = 0;
+    tok->pool_epoch = hsmkey_core_epoch(tok->core);
+    pthread_mutex_unlock(&tok->lock);
+}
+
+static int pool_pop(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
+{
+    unsigned long epoch = hsmkey_core_epoch(tok->core);
+    int found = 0;
+
+    pthread_mutex_lock(&tok->lock);
+    if (tok->pool_epoch != epoch) {
+        tok->npool = 0;
+        tok->pool_epoch = epoch;
+    }
+    if (tok->npool > 0) {
+        *out = tok->pool[--tok->npool];
+        found = 1;
+    }
+    pthread_mutex_unlock(&tok->lock);
+    return found;
+}
+
+int hsmkey_token_session_get(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
+{
+    CK_RV rv;
+
+    if (!hsmkey_core_ensure(tok->core))
+        return 0;
+    if (pool_pop(tok, out))
+        return 1;
+    rv = tok->fn->C_OpenSession(tok->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                                NULL, NULL, out);
+    if (rv == CKR_TOKEN_WRITE_PROTECTED)
+        rv = tok->fn->C_OpenSession(tok->slot, CKF_SERIAL_SESSION, NULL, NULL,
+                                    out);
+    if (rv != CKR_OK) {
+        hsmkey_raise(rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED
+                         ? HSMKEY_R_TOKEN_NOT_FOUND : HSMKEY_R_PKCS11,
+                     "token '%s': C_OpenSession: %s", tok->label,
+                     hsmkey_ckr_name(rv));
+        return 0;
+    }
+    return 1;
+}
+
+static int pool_push(struct hsmkey_token *tok, CK_SESSION_HANDLE s)
+{
+    CK_SESSION_HANDLE *grown;
+    int kept = 0;
+
+    pthread_mutex_lock(&tok->lock);
+    if (tok->pool_epoch == hsmkey_core_epoch(tok->core)) {
+        if (tok->npool == tok->cappool) {
+            size_t cap = tok->cappool ? tok->cappool * 2 : 8;
+
+            grown = OPENSSL_realloc(tok->pool, cap * sizeof(*grown));
+            if (grown != NULL) {
+                tok->pool = grown;
+                tok->cappool = cap;
+            }
+        }
+        if (tok->npool < tok->cappool) {
+            tok->pool[tok->npool++] = s;
+            kept = 1;
+        }
+    } else {
+        kept = 1; /* stale: forget it, the module instance is gone */
+    }
+    pthread_mutex_unlock(&tok->lock);
+    return kept;
+}
+
+void hsmkey_token_session_put(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
+                              int broken)
+{
+    if (hsmkey_process_exiting())
+        return;
+    if (broken || !pool_push(tok, s))
+        tok->fn->C_CloseSession(s);
+}

@@ -1,0 +1,235 @@
+/*
+ * token.c - slots and tokens: discovery at module start, matching a URI
+ * against token, slot and module attributes.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <p11-kit/p11-kit.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "core.h"
+
+void hsmkey_p11_string(char *dst, size_t dstlen, const CK_UTF8CHAR *src,
+                       size_t srclen)
+{
+    size_t n = srclen < dstlen - 1 ? srclen : dstlen - 1;
+
+    memcpy(dst, src, n);
+    while (n > 0 && (dst[n - 1] == ' ' || dst[n - 1] == '\0'))
+        n--;
+    dst[n] = '\0';
+}
+
+struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
+                                      CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
+                                      const CK_TOKEN_INFO *info)
+{
+    struct hsmkey_token *tok = OPENSSL_zalloc(sizeof(*tok));
+
+    if (tok == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return NULL;
+    }
+    tok->core = core;
+    tok->fn = fn;
+    tok->slot = slot;
+    tok->info = *info;
+    hsmkey_p11_string(tok->label, sizeof(tok->label), info->label,
+                      sizeof(info->label));
+    pthread_mutex_init(&tok->lock, NULL);
+    pthread_mutex_init(&tok->login_lock, NULL);
+    if (RAND_bytes(tok->pin_salt, sizeof(tok->pin_salt)) != 1)
+        memset(tok->pin_salt, 0x5a, sizeof(tok->pin_salt));
+    return tok;
+}
+
+void hsmkey_token_free(struct hsmkey_token *tok)
+{
+    if (tok == NULL)
+        return;
+    /* Sessions end with C_Finalize (or with the process at exit). */
+    OPENSSL_free(tok->pool);
+    OPENSSL_free(tok->mechs);
+    OPENSSL_free(tok->login_source);
+    OPENSSL_cleanse(tok->bad_pin, sizeof(tok->bad_pin));
+    pthread_mutex_destroy(&tok->lock);
+    pthread_mutex_destroy(&tok->login_lock);
+    OPENSSL_free(tok);
+}
+
+/* The same token as before a re-initialization: slot ids may change. */
+static int same_token(const struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
+                      const CK_TOKEN_INFO *info)
+{
+    return tok->fn == fn
+           && memcmp(tok->info.label, info->label, sizeof(info->label)) == 0
+           && memcmp(tok->info.serialNumber, info->serialNumber,
+                     sizeof(info->serialNumber)) == 0
+           && memcmp(tok->info.manufacturerID, info->manufacturerID,
+                     sizeof(info->manufacturerID)) == 0;
+}
+
+static int add_token(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
+                     CK_SLOT_ID slot, const CK_TOKEN_INFO *info,
+                     const CK_INFO *minfo)
+{
+    struct hsmkey_token *tok = NULL;
+    struct hsmkey_token **grown;
+
+    for (size_t i = 0; i < core->ntokens && tok == NULL; i++)
+        if (!core->tokens[i]->present && same_token(core->tokens[i], fn, info))
+            tok = core->tokens[i];
+    if (tok == NULL) {
+        grown = OPENSSL_realloc(core->tokens,
+                                (core->ntokens + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+            return 0;
+        }
+        core->tokens = grown;
+        if ((tok = hsmkey_token_new(core, fn, slot, info)) == NULL)
+            return 0;
+        core->tokens[core->ntokens++] = tok;
+    }
+    tok->slot = slot;
+    tok->info = *info;
+    tok->module_info = *minfo;
+    tok->present = 1;
+    if (fn->C_GetSlotInfo(slot, &tok->slot_info) != CKR_OK)
+        memset(&tok->slot_info, 0, sizeof(tok->slot_info));
+    hsmkey_token_forget_login(tok);
+    hsmkey_token_pool_reset(tok);
+    return 1;
+}
+
+static int scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn)
+{
+    CK_SLOT_ID *slots = NULL;
+    CK_ULONG n = 0;
+    CK_TOKEN_INFO info;
+    CK_INFO minfo;
+    CK_RV rv;
+    int ok = 0;
+
+    if ((rv = fn->C_GetInfo(&minfo)) != CKR_OK)
+        memset(&minfo, 0, sizeof(minfo));
+    rv = fn->C_GetSlotList(CK_TRUE, NULL, &n);
+    if (rv == CKR_OK && n > 0) {
+        if ((slots = OPENSSL_malloc(n * sizeof(*slots))) == NULL) {
+            hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+            return 0;
+        }
+        rv = fn->C_GetSlotList(CK_TRUE, slots, &n);
+    }
+    if (rv != CKR_OK) {
+        hsmkey_raise(HSMKEY_R_MODULE, "C_GetSlotList: %s",
+                     hsmkey_ckr_name(rv));
+        goto done;
+    }
+    for (CK_ULONG i = 0; i < n; i++) {
+        /* A token pulled between the two calls is simply not there. */
+        if (fn->C_GetTokenInfo(slots[i], &info) != CKR_OK)
+            continue;
+        if (!add_token(core, fn, slots[i], &info, &minfo))
+            goto done;
+    }
+    ok = 1;
+done:
+    OPENSSL_free(slots);
+    return ok;
+}
+
+int hsmkey_token_scan(struct hsmkey_core *core)
+{
+    for (size_t i = 0; i < core->ntokens; i++)
+        core->tokens[i]->present = 0;
+    for (size_t i = 0; core->modules[i] != NULL; i++)
+        if (!scan_module(core, core->modules[i]))
+            return 0;
+    return 1;
+}
+
+static int module_matches(P11KitUri *uri, const struct hsmkey_token *tok)
+{
+    const char *want_name = p11_kit_uri_get_module_name(uri);
+    const char *want_path = p11_kit_uri_get_module_path(uri);
+    char *have;
+    int ok = 1;
+
+    if (!p11_kit_uri_match_module_info(uri, &tok->module_info))
+        return 0;
+    if (want_name != NULL) {
+        have = p11_kit_module_get_name(tok->fn);
+        ok = have != NULL && strcmp(have, want_name) == 0;
+        free(have);
+    }
+    if (ok && want_path != NULL) {
+        have = p11_kit_module_get_filename(tok->fn);
+        ok = have != NULL && strcmp(have, want_path) == 0;
+        free(have);
+    }
+    return ok;
+}
+
+static int token_matches(P11KitUri *uri, struct hsmkey_token *tok)
+{
+    CK_SLOT_ID want_slot;
+
+    if (!tok->present || !(tok->info.flags & CKF_TOKEN_INITIALIZED))
+        return 0;
+    if (uri == NULL)
+        return 1;
+    want_slot = p11_kit_uri_get_slot_id(uri);
+    if (want_slot != (CK_SLOT_ID)-1 && want_slot != tok->slot)
+        return 0;
+    return p11_kit_uri_match_token_info(uri, &tok->info)
+           && p11_kit_uri_match_slot_info(uri, &tok->slot_info)
+           && module_matches(uri, tok);
+}
+
+int hsmkey_core_tokens(struct hsmkey_core *core, P11KitUri *uri,
+                       struct hsmkey_token ***tokens, size_t *count)
+{
+    struct hsmkey_token **out;
+    size_t n = 0;
+
+    *tokens = NULL;
+    *count = 0;
+    if (!hsmkey_core_ensure(core))
+        return 0;
+    pthread_mutex_lock(&core->lock);
+    out = OPENSSL_zalloc((core->ntokens + 1) * sizeof(*out));
+    if (out != NULL)
+        for (size_t i = 0; i < core->ntokens; i++)
+            if (token_matches(uri, core->tokens[i]))
+                out[n++] = core->tokens[i];
+    pthread_mutex_unlock(&core->lock);
+    if (out == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return 0;
+    }
+    *tokens = out;
+    *count = n;
+    return 1;
+}
+
+const CK_TOKEN_INFO *hsmkey_token_info(const struct hsmkey_token *tok)
+{
+    return &tok->info;
+}
+
+CK_SLOT_ID hsmkey_token_slot(const struct hsmkey_token *tok)
+{
+    return tok->slot;
+}
+
+const char *hsmkey_token_label(const struct hsmkey_token *tok)
+{
+    return tok->label;
+}
+
+CK_FUNCTION_LIST *hsmkey_token_functions(const struct hsmkey_token *tok)
+{
+    return tok->fn;
+}

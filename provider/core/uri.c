@@ -1,0 +1,141 @@
+/*
+ * uri.c - RFC 7512 URIs, parsed by p11-kit.
+ *
+ * p11-kit parses and matches; this file adds the strictness a key provider
+ * needs: an attribute p11-kit does not recognize (or a value it could not
+ * use) is an error that names the attribute, never a wildcard.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <openssl/crypto.h>
+
+#include "core.h"
+
+static const char *const path_attrs[] = {
+    "id", "library-description", "library-manufacturer", "library-version",
+    "manufacturer", "model", "object", "serial", "slot-description",
+    "slot-id", "slot-manufacturer", "token", "type", NULL
+};
+static const char *const query_attrs[] = {
+    "pin-source", "pin-value", "module-name", "module-path", NULL
+};
+static const char *const object_types[] = {
+    "cert", "data", "private", "public", "secret-key", NULL
+};
+
+static int in_list(const char *const *list, const char *s, size_t n)
+{
+    for (; *list != NULL; list++)
+        if (strlen(*list) == n && strncasecmp(*list, s, n) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Name the first attribute of one URI part that is not in known, or whose
+ * value p11-kit would ignore (type=).  Only names are looked at: decoding is
+ * p11-kit's job.
+ */
+static int check_part(const char *part, size_t len, char sep,
+                      const char *const *known, const char *what)
+{
+    const char *p = part, *end = part + len;
+
+    while (p < end) {
+        const char *next = memchr(p, sep, end - p);
+        const char *eq;
+        size_t n;
+
+        next = next ? next : end;
+        eq = memchr(p, '=', next - p);
+        n = (eq ? eq : next) - p;
+        if (n > 0 && !in_list(known, p, n)) {
+            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: unknown %s "
+                         "attribute '%.*s'", what, (int)(n > 64 ? 64 : n), p);
+            return 0;
+        }
+        if (eq != NULL && n == 4 && strncasecmp(p, "type", 4) == 0
+            && !in_list(object_types, eq + 1, next - eq - 1)) {
+            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: type='%.*s' is not "
+                         "one of private, public, cert, secret-key, data",
+                         (int)(next - eq - 1 > 32 ? 32 : next - eq - 1),
+                         eq + 1);
+            return 0;
+        }
+        p = next + (next < end);
+    }
+    return 1;
+}
+
+static int check_names(const char *str)
+{
+    const char *path = str + strlen(P11_KIT_URI_SCHEME) + 1;
+    const char *query = strchr(path, '?');
+    size_t pathlen = query ? (size_t)(query - path) : strlen(path);
+
+    if (!check_part(path, pathlen, ';', path_attrs, "path"))
+        return 0;
+    return query == NULL
+           || check_part(query + 1, strlen(query + 1), '&', query_attrs,
+                         "query");
+}
+
+P11KitUri *hsmkey_uri_parse(const char *str)
+{
+    P11KitUri *uri;
+    int rc;
+
+    if (str == NULL || strncasecmp(str, "pkcs11:", 7) != 0) {
+        hsmkey_raise(HSMKEY_R_BAD_URI, "not a pkcs11: URI");
+        return NULL;
+    }
+    if ((uri = p11_kit_uri_new()) == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return NULL;
+    }
+    rc = p11_kit_uri_parse(str, P11_KIT_URI_FOR_ANY, uri);
+    if (rc != P11_KIT_URI_OK) {
+        /* The text may hold a pin-value: it is not repeated here. */
+        hsmkey_raise(HSMKEY_R_BAD_URI, "malformed pkcs11: URI: %s",
+                     p11_kit_uri_message(rc));
+        goto err;
+    }
+    if (!check_names(str))
+        goto err;
+    if (p11_kit_uri_any_unrecognized(uri)) {
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI has a value p11-kit "
+                     "cannot use");
+        goto err;
+    }
+    return uri;
+err:
+    p11_kit_uri_free(uri);
+    return NULL;
+}
+
+int hsmkey_uri_names_object(P11KitUri *uri)
+{
+    CK_ULONG n = 0;
+
+    p11_kit_uri_get_attributes(uri, &n);
+    return n > 0;
+}
+
+char *hsmkey_uri_display(P11KitUri *uri)
+{
+    char *text = NULL, *out = NULL, *pin = NULL;
+    const char *value = p11_kit_uri_get_pin_value(uri);
+
+    if (value != NULL && (pin = OPENSSL_strdup(value)) == NULL)
+        return NULL;
+    p11_kit_uri_set_pin_value(uri, NULL);
+    if (p11_kit_uri_format(uri, P11_KIT_URI_FOR_ANY, &text) == P11_KIT_URI_OK)
+        out = OPENSSL_strdup(text);
+    free(text);
+    if (pin != NULL) {
+        p11_kit_uri_set_pin_value(uri, pin);
+        OPENSSL_clear_free(pin, strlen(pin));
+    }
+    return out;
+}

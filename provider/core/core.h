@@ -1,0 +1,105 @@
+/*
+ * core.h - internals shared by the files of the PKCS#11 core (not a public
+ * header: the core's promises are in include/hsmkey/p11.h).
+ */
+#ifndef HSMKEY_CORE_INTERNAL_H
+#define HSMKEY_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "hsmkey/p11.h"
+#include "hsmkey/err.h"
+#include "hsmkey/ckr.h"
+
+struct hsmkey_core {
+    char *module_path; /* NULL: every module registered with p11-kit */
+    char *pin_source;  /* configuration's pin-source, may be NULL */
+    hsmkey_pin_prompt_fn *prompt;
+    void *prompt_arg;
+
+    pthread_mutex_t lock; /* init state, module list, token list */
+    CK_FUNCTION_LIST **modules; /* NULL-terminated; NULL until first use */
+    /* Bumped at every (re)initialization; handles of older epochs are dead. */
+    atomic_ulong epoch;
+    /* Fork generation the modules were initialized in (0: never). */
+    atomic_ulong ready_gen;
+
+    struct hsmkey_token **tokens;
+    size_t ntokens;
+};
+
+struct hsmkey_token {
+    struct hsmkey_core *core;
+    CK_FUNCTION_LIST *fn;
+    CK_SLOT_ID slot;
+    CK_TOKEN_INFO info;
+    CK_SLOT_INFO slot_info;
+    CK_INFO module_info;
+    char label[33]; /* info.label without its blank padding */
+    int present;
+
+    pthread_mutex_t lock;   /* pool, login state, mechanism cache */
+    CK_SESSION_HANDLE *pool;
+    size_t npool, cappool;
+    unsigned long pool_epoch;
+
+    pthread_mutex_t login_lock; /* one C_Login at a time; no prompt inside */
+    unsigned long login_epoch;  /* epoch of the successful login, 0: none */
+    char *login_source;         /* pin source that worked, for re-login */
+    unsigned char bad_pin[32];  /* salted SHA-256 of a refused PIN */
+    unsigned char pin_salt[16];
+    int has_bad_pin;
+
+    CK_MECHANISM_TYPE *mechs;
+    CK_ULONG nmechs;
+    int mechs_loaded;
+};
+
+/* module.c */
+unsigned long hsmkey_fork_generation(void);
+int hsmkey_process_exiting(void);
+/* Initialize (or re-initialize after fork) the modules and scan tokens. */
+int hsmkey_core_ensure(struct hsmkey_core *core);
+static inline unsigned long hsmkey_core_epoch(struct hsmkey_core *core)
+{
+    return atomic_load(&core->epoch);
+}
+
+/* token.c */
+/* (Re)discover the tokens of the started modules; core->lock held. */
+int hsmkey_token_scan(struct hsmkey_core *core);
+struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
+                                      CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
+                                      const CK_TOKEN_INFO *info);
+void hsmkey_token_free(struct hsmkey_token *tok);
+int hsmkey_token_needs_login(const struct hsmkey_token *tok);
+int hsmkey_token_is_logged_in(struct hsmkey_token *tok);
+void hsmkey_token_forget_login(struct hsmkey_token *tok);
+
+/* session.c: drop all pooled sessions of an older epoch (after re-init). */
+void hsmkey_token_pool_reset(struct hsmkey_token *tok);
+
+/* object.c */
+struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
+                                        CK_SESSION_HANDLE s,
+                                        CK_OBJECT_HANDLE h);
+/* A current handle for obj: re-found by class/type/id/label after re-init. */
+int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out);
+
+/* The object's public key cache: set (if not yet set) and get a reference. */
+EVP_PKEY *hsmkey_object_cached_pub(struct hsmkey_object *obj, EVP_PKEY *set);
+
+/* find.c: handles of objects matching a template on one token */
+int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
+                              CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
+                              CK_OBJECT_HANDLE **handles, CK_ULONG *count);
+
+/* uri.c: a URI's text without any pin-value, for messages; OPENSSL_free */
+char *hsmkey_uri_display(P11KitUri *uri);
+
+/* Copy a blank-padded PKCS#11 string into a NUL-terminated one. */
+void hsmkey_p11_string(char *dst, size_t dstlen, const CK_UTF8CHAR *src,
+                       size_t srclen);
+
+#endif
