@@ -1,0 +1,54 @@
+/*
+ * config.c - the provider's settings: the keys of its openssl.cnf section,
+ * with environment overrides for tests and containers.
+ *
+ *   pkcs11-module  PKCS#11 module path; HSMKEY_PKCS11_MODULE overrides it;
+ *                  neither: every module registered with p11-kit.
+ *   pin-source     file:PATH or env:NAME; a URI's own pin-value/pin-source
+ *                  wins, HSMKEY_PIN_SOURCE is used when neither is set.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/crypto.h>
+#include <openssl/params.h>
+
+#include "prov.h"
+
+static int dup_setting(char **dst, const char *value)
+{
+    if (value == NULL || *value == '\0')
+        return 1;
+    *dst = OPENSSL_strdup(value);
+    return *dst != NULL;
+}
+
+int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
+                       const OSSL_DISPATCH *in)
+{
+    OSSL_FUNC_core_get_params_fn *get_params = NULL;
+    const char *module = NULL, *pin = NULL;
+    OSSL_PARAM params[3];
+    const char *env;
+
+    for (; in->function_id != 0; in++)
+        if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS)
+            get_params = OSSL_FUNC_core_get_params(in);
+    params[0] = OSSL_PARAM_construct_utf8_ptr(HKPROV_CFG_PKCS11_MODULE,
+                                              (char **)&module, 0);
+    params[1] = OSSL_PARAM_construct_utf8_ptr(HKPROV_CFG_PIN_SOURCE,
+                                              (char **)&pin, 0);
+    params[2] = OSSL_PARAM_construct_end();
+    if (get_params != NULL && !get_params(handle, params))
+        module = pin = NULL;
+    if ((env = getenv("HSMKEY_PKCS11_MODULE")) != NULL && *env != '\0')
+        module = env;
+    return dup_setting(&ctx->module_path, module)
+           && dup_setting(&ctx->pin_source, pin);
+}
+
+void hkprov_config_free(struct hkprov_ctx *ctx)
+{
+    OPENSSL_free(ctx->module_path);
+    OPENSSL_free(ctx->pin_source);
+}

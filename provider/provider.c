@@ -1,0 +1,161 @@
+/*
+ * provider.c - OSSL_provider_init: the entry point OpenSSL calls when
+ * openssl.cnf (or -provider hsmkey) loads hsmkey.so.
+ *
+ * Init only reads configuration: the PKCS#11 module is started on the first
+ * key operation, so programs that load the provider and fork first work.
+ */
+#include <string.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/params.h>
+
+#include "prov.h"
+#include "hsmkey-config.h"
+
+static OSSL_FUNC_provider_teardown_fn prov_teardown;
+static OSSL_FUNC_provider_gettable_params_fn prov_gettable_params;
+static OSSL_FUNC_provider_get_params_fn prov_get_params;
+static OSSL_FUNC_provider_query_operation_fn prov_query_operation;
+static OSSL_FUNC_provider_get_reason_strings_fn prov_get_reason_strings;
+
+static const OSSL_ALGORITHM keymgmt_algs[] = {
+    { HKPROV_NAMES_RSA, HKPROV_PROPS, hkprov_rsa_keymgmt_functions,
+      "RSA keys on a PKCS#11 token" },
+    { HKPROV_NAMES_EC, HKPROV_PROPS, hkprov_ec_keymgmt_functions,
+      "EC keys on a PKCS#11 token" },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM signature_algs[] = {
+    { HKPROV_NAMES_RSA, HKPROV_PROPS, hkprov_rsa_signature_functions,
+      "RSA PKCS#1 v1.5 and PSS signatures on a PKCS#11 token" },
+    { HKPROV_NAMES_ECDSA, HKPROV_PROPS, hkprov_ecdsa_signature_functions,
+      "ECDSA signatures on a PKCS#11 token" },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM asym_cipher_algs[] = {
+    { HKPROV_NAMES_RSA, HKPROV_PROPS, hkprov_rsa_asym_cipher_functions,
+      "RSA decryption on a PKCS#11 token" },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_ALGORITHM store_algs[] = {
+    { "pkcs11", HKPROV_PROPS, hkprov_store_functions,
+      "RFC 7512 pkcs11: URIs" },
+    { NULL, NULL, NULL, NULL }
+};
+
+static const OSSL_PARAM *prov_gettable_params(void *provctx)
+{
+    static const OSSL_PARAM table[] = {
+        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_NAME, NULL, 0),
+        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, NULL, 0),
+        OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, NULL, 0),
+        OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, NULL),
+        OSSL_PARAM_END
+    };
+
+    (void)provctx;
+    return table;
+}
+
+static int prov_get_params(void *provctx, OSSL_PARAM params[])
+{
+    OSSL_PARAM *p;
+
+    (void)provctx;
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "hsmkey PKCS#11 provider"))
+        return 0;
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_VERSION);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, HSMKEY_VERSION))
+        return 0;
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_BUILDINFO);
+    if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "hsmkey " HSMKEY_VERSION
+                                              " (" OPENSSL_VERSION_TEXT ")"))
+        return 0;
+    p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_STATUS);
+    if (p != NULL && !OSSL_PARAM_set_int(p, 1))
+        return 0;
+    return 1;
+}
+
+static const OSSL_ALGORITHM *prov_query_operation(void *provctx, int id,
+                                                  int *no_cache)
+{
+    (void)provctx;
+    *no_cache = 0;
+    switch (id) {
+    case OSSL_OP_KEYMGMT:
+        return keymgmt_algs;
+    case OSSL_OP_SIGNATURE:
+        return signature_algs;
+    case OSSL_OP_ASYM_CIPHER:
+        return asym_cipher_algs;
+    case OSSL_OP_STORE:
+        return store_algs;
+    }
+    return NULL;
+}
+
+static const OSSL_ITEM *prov_get_reason_strings(void *provctx)
+{
+    (void)provctx;
+    return hkprov_reason_strings();
+}
+
+static void prov_teardown(void *provctx)
+{
+    struct hkprov_ctx *ctx = provctx;
+
+    if (ctx == NULL)
+        return;
+    hsmkey_core_free(ctx->core);
+    OSSL_LIB_CTX_free(ctx->libctx);
+    hkprov_config_free(ctx);
+    OPENSSL_free(ctx);
+}
+
+static const OSSL_DISPATCH prov_functions[] = {
+    { OSSL_FUNC_PROVIDER_TEARDOWN, (void (*)(void))prov_teardown },
+    { OSSL_FUNC_PROVIDER_GETTABLE_PARAMS,
+      (void (*)(void))prov_gettable_params },
+    { OSSL_FUNC_PROVIDER_GET_PARAMS, (void (*)(void))prov_get_params },
+    { OSSL_FUNC_PROVIDER_QUERY_OPERATION,
+      (void (*)(void))prov_query_operation },
+    { OSSL_FUNC_PROVIDER_GET_REASON_STRINGS,
+      (void (*)(void))prov_get_reason_strings },
+    { 0, NULL }
+};
+
+OSSL_provider_init_fn OSSL_provider_init;
+
+__attribute__((visibility("default")))
+int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+                       const OSSL_DISPATCH **out, void **provctx)
+{
+    struct hkprov_ctx *ctx;
+
+    if (!hkprov_errors_init(handle, in))
+        return 0;
+    if ((ctx = OPENSSL_zalloc(sizeof(*ctx))) == NULL)
+        return 0;
+    ctx->handle = handle;
+    if (!hkprov_config_load(ctx, handle, in))
+        goto err;
+    ctx->libctx = OSSL_LIB_CTX_new_child(handle, in);
+    if (ctx->libctx == NULL)
+        goto err;
+    ctx->core = hsmkey_core_new(ctx->module_path, ctx->pin_source);
+    if (ctx->core == NULL)
+        goto err;
+    *out = prov_functions;
+    *provctx = ctx;
+    return 1;
+err:
+    prov_teardown(ctx);
+    return 0;
+}

@@ -1,0 +1,235 @@
+/*
+ * signature.c - the signature context: lifecycle, digests, and software
+ * verification.  Parameters are in signature_params.c; the token
+ * mechanisms in signature_rsa.c and signature_ec.c.
+ */
+#include <string.h>
+#include <openssl/core_names.h>
+#include <openssl/rsa.h>
+
+#include "signature.h"
+
+void *hkprov_sig_newctx(void *provctx, const struct hkprov_sig_family *fam)
+{
+    struct hkprov_sig_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
+
+    if (ctx == NULL)
+        return NULL;
+    ctx->prov = provctx;
+    ctx->family = fam;
+    ctx->pad = RSA_PKCS1_PADDING;
+    ctx->saltlen = RSA_PSS_SALTLEN_AUTO;
+    return ctx;
+}
+
+static void reset(struct hkprov_sig_ctx *ctx)
+{
+    EVP_MD_CTX_free(ctx->mdctx);
+    if (ctx->vmd != NULL)
+        EVP_MD_CTX_free(ctx->vmd); /* owns vctx */
+    else
+        EVP_PKEY_CTX_free(ctx->vctx);
+    ctx->mdctx = NULL;
+    ctx->vmd = NULL;
+    ctx->vctx = NULL;
+}
+
+void hkprov_sig_freectx(void *vctx)
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    if (ctx == NULL)
+        return;
+    reset(ctx);
+    EVP_MD_free(ctx->md);
+    EVP_MD_free(ctx->mgf1);
+    hkprov_key_free(ctx->key);
+    OPENSSL_free(ctx);
+}
+
+/* EVP_DigestSignFinal signs on a copy so the caller may go on hashing. */
+void *hkprov_sig_dupctx(void *vctx)
+{
+    struct hkprov_sig_ctx *src = vctx, *dst;
+
+    if ((dst = OPENSSL_memdup(src, sizeof(*src))) == NULL)
+        return NULL;
+    dst->mdctx = NULL;
+    dst->vmd = NULL;
+    dst->vctx = NULL;
+    hkprov_key_ref(dst->key);
+    if (dst->md != NULL)
+        EVP_MD_up_ref(dst->md);
+    if (dst->mgf1 != NULL)
+        EVP_MD_up_ref(dst->mgf1);
+    if (src->mdctx != NULL
+        && ((dst->mdctx = EVP_MD_CTX_new()) == NULL
+            || !EVP_MD_CTX_copy_ex(dst->mdctx, src->mdctx)))
+        goto err;
+    if (src->vmd != NULL) {
+        if ((dst->vmd = EVP_MD_CTX_new()) == NULL
+            || !EVP_MD_CTX_copy_ex(dst->vmd, src->vmd))
+            goto err;
+        dst->vctx = EVP_MD_CTX_get_pkey_ctx(dst->vmd);
+    } else if (src->vctx != NULL
+               && (dst->vctx = EVP_PKEY_CTX_dup(src->vctx)) == NULL) {
+        goto err;
+    }
+    return dst;
+err:
+    hkprov_sig_freectx(dst);
+    return NULL;
+}
+
+size_t hkprov_sig_md_size(const struct hkprov_sig_ctx *ctx)
+{
+    return ctx->md != NULL ? (size_t)EVP_MD_get_size(ctx->md) : 0;
+}
+
+/* A NULL key re-initializes the context with the key it already has. */
+static int set_key(struct hkprov_sig_ctx *ctx, void *provkey, int signing)
+{
+    struct hkprov_key *key = provkey != NULL ? provkey : ctx->key;
+
+    if (key == NULL || key->pub == NULL || (signing && key->obj == NULL)) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s: no usable key",
+                     ctx->family->name);
+        return 0;
+    }
+    reset(ctx);
+    if (key != ctx->key) {
+        hkprov_key_free(ctx->key);
+        ctx->key = hkprov_key_ref(key);
+    }
+    ctx->signing = signing;
+    return 1;
+}
+
+int hkprov_sig_sign_init(void *vctx, void *provkey, const OSSL_PARAM params[])
+{
+    return set_key(vctx, provkey, 1)
+           && hkprov_sig_set_ctx_params(vctx, params);
+}
+
+int hkprov_sig_sign(void *vctx, unsigned char *sig, size_t *siglen,
+                    size_t sigsize, const unsigned char *tbs, size_t tbslen)
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    return ctx->family->sign(ctx, sig, siglen, sigsize, tbs, tbslen);
+}
+
+int hkprov_sig_set_md(struct hkprov_sig_ctx *ctx, const char *mdname)
+{
+    char dflt[64];
+    EVP_MD *md;
+
+    if (mdname == NULL || *mdname == '\0') {
+        if (EVP_PKEY_get_default_digest_name(ctx->key->pub, dflt,
+                                             sizeof(dflt)) <= 0)
+            return 0;
+        mdname = dflt;
+    }
+    md = EVP_MD_fetch(ctx->prov->libctx, mdname, HKPROV_SOFTWARE_PROPQ);
+    if (md == NULL) {
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "digest %s is not available",
+                     mdname);
+        return 0;
+    }
+    EVP_MD_free(ctx->md);
+    ctx->md = md;
+    return 1;
+}
+
+int hkprov_sig_digest_sign_init(void *vctx, const char *mdname,
+                                void *provkey, const OSSL_PARAM params[])
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    if (!set_key(ctx, provkey, 1) || !hkprov_sig_set_md(ctx, mdname)
+        || !hkprov_sig_set_ctx_params(ctx, params))
+        return 0;
+    ctx->mdctx = EVP_MD_CTX_new();
+    return ctx->mdctx != NULL && EVP_DigestInit_ex2(ctx->mdctx, ctx->md, NULL);
+}
+
+int hkprov_sig_digest_sign_update(void *vctx, const unsigned char *data,
+                                  size_t datalen)
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    return ctx->mdctx != NULL && EVP_DigestUpdate(ctx->mdctx, data, datalen);
+}
+
+int hkprov_sig_digest_sign_final(void *vctx, unsigned char *sig,
+                                 size_t *siglen, size_t sigsize)
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+    unsigned char dgst[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    int ok;
+
+    if (ctx->mdctx == NULL)
+        return 0;
+    if (sig == NULL) /* size query: the hash must stay open */
+        return ctx->family->sign(ctx, NULL, siglen, 0, NULL, 0);
+    if (!EVP_DigestFinal_ex(ctx->mdctx, dgst, &dlen))
+        return 0;
+    ok = ctx->family->sign(ctx, sig, siglen, sigsize, dgst, dlen);
+    OPENSSL_cleanse(dgst, sizeof(dgst));
+    return ok;
+}
+
+/* Verification never touches the token: it runs on the public half. */
+int hkprov_sig_verify_init(void *vctx, void *provkey,
+                           const OSSL_PARAM params[])
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    if (!set_key(ctx, provkey, 0))
+        return 0;
+    ctx->vctx = EVP_PKEY_CTX_new_from_pkey(ctx->prov->libctx, ctx->key->pub,
+                                           HKPROV_SOFTWARE_PROPQ);
+    return ctx->vctx != NULL && EVP_PKEY_verify_init(ctx->vctx) > 0
+           && hkprov_sig_set_ctx_params(ctx, params);
+}
+
+int hkprov_sig_verify(void *vctx, const unsigned char *sig, size_t siglen,
+                      const unsigned char *tbs, size_t tbslen)
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    return ctx->vctx != NULL
+           && EVP_PKEY_verify(ctx->vctx, sig, siglen, tbs, tbslen) > 0;
+}
+
+int hkprov_sig_digest_verify_init(void *vctx, const char *mdname,
+                                  void *provkey, const OSSL_PARAM params[])
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    if (!set_key(ctx, provkey, 0) || (ctx->vmd = EVP_MD_CTX_new()) == NULL)
+        return 0;
+    if (EVP_DigestVerifyInit_ex(ctx->vmd, &ctx->vctx, mdname,
+                                ctx->prov->libctx, HKPROV_SOFTWARE_PROPQ,
+                                ctx->key->pub, NULL) <= 0)
+        return 0;
+    return hkprov_sig_set_ctx_params(ctx, params);
+}
+
+int hkprov_sig_digest_verify_update(void *vctx, const unsigned char *data,
+                                    size_t datalen)
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    return ctx->vmd != NULL && EVP_DigestVerifyUpdate(ctx->vmd, data, datalen);
+}
+
+int hkprov_sig_digest_verify_final(void *vctx, const unsigned char *sig,
+                                   size_t siglen)
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+
+    return ctx->vmd != NULL
+           && EVP_DigestVerifyFinal(ctx->vmd, sig, siglen) > 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * signature_ec.c - ECDSA on the token (CKM_ECDSA over a software digest);
+ * the token's r||s becomes the DER ECDSA-Sig-Value OpenSSL and TLS expect.
+ */
+#include <string.h>
+
+#include "signature.h"
+
+static OSSL_FUNC_signature_newctx_fn ecdsa_sig_newctx;
+
+static int ecdsa_sign(struct hkprov_sig_ctx *ctx, unsigned char *sig,
+                      size_t *siglen, size_t sigsize, const unsigned char *tbs,
+                      size_t tbslen)
+{
+    CK_MECHANISM mech = { CKM_ECDSA, NULL, 0 };
+    size_t order = ((size_t)hkprov_key_bits(ctx->key) + 7) / 8;
+    unsigned char raw[2 * 66];
+    size_t rawlen = sizeof(raw);
+    int ok;
+
+    if (sig == NULL) {
+        *siglen = hkprov_key_max_sig(ctx->key);
+        return 1;
+    }
+    if (order == 0 || 2 * order > sizeof(raw)) {
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "ECDSA key of %d bits",
+                     hkprov_key_bits(ctx->key));
+        return 0;
+    }
+    /* ECDSA uses the leftmost bits of a digest longer than the order; for
+     * the NIST curves up to P-384 that is a whole number of bytes, and
+     * P-521's order is longer than any digest. */
+    if (tbslen > order)
+        tbslen = order;
+    if (!hsmkey_object_sign(ctx->key->obj, &mech, tbs, tbslen, raw, &rawlen))
+        return 0;
+    *siglen = sigsize;
+    ok = hsmkey_ecdsa_raw_to_der(raw, rawlen, sig, siglen);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return ok;
+}
+
+static const struct hkprov_sig_family ecdsa_family = { "ECDSA", 0,
+                                                       ecdsa_sign };
+
+static void *ecdsa_sig_newctx(void *provctx, const char *propq)
+{
+    (void)propq;
+    return hkprov_sig_newctx(provctx, &ecdsa_family);
+}
+
+const OSSL_DISPATCH hkprov_ecdsa_signature_functions[] = {
+    { OSSL_FUNC_SIGNATURE_NEWCTX, (void (*)(void))ecdsa_sig_newctx },
+    HKPROV_SIG_COMMON_FUNCTIONS,
+    { 0, NULL }
+};

@@ -1,0 +1,173 @@
+/*
+ * signature_rsa.c - RSA signatures on the token: PKCS#1 v1.5 over a
+ * DigestInfo built in software (CKM_RSA_PKCS), PSS over a software digest
+ * (CKM_RSA_PKCS_PSS), and raw RSA (CKM_RSA_X_509) for "none" padding.
+ */
+#include <string.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "signature.h"
+
+static OSSL_FUNC_signature_newctx_fn rsa_sig_newctx;
+
+/* digest <-> PKCS#11 hash and MGF1 identifiers (PSS and OAEP): one table */
+static const struct {
+    int nid;
+    CK_MECHANISM_TYPE hash;
+    CK_RSA_PKCS_MGF_TYPE mgf;
+} pss_digests[] = {
+    { NID_sha1, CKM_SHA_1, CKG_MGF1_SHA1 },
+    { NID_sha224, CKM_SHA224, CKG_MGF1_SHA224 },
+    { NID_sha256, CKM_SHA256, CKG_MGF1_SHA256 },
+    { NID_sha384, CKM_SHA384, CKG_MGF1_SHA384 },
+    { NID_sha512, CKM_SHA512, CKG_MGF1_SHA512 },
+};
+
+int hkprov_rsa_hash_ids(const EVP_MD *md, CK_MECHANISM_TYPE *hash,
+                   CK_RSA_PKCS_MGF_TYPE *mgf)
+{
+    int nid = md != NULL ? EVP_MD_get_type(md) : NID_undef;
+
+    for (size_t i = 0; i < sizeof(pss_digests) / sizeof(pss_digests[0]); i++) {
+        if (pss_digests[i].nid == nid) {
+            if (hash != NULL)
+                *hash = pss_digests[i].hash;
+            if (mgf != NULL)
+                *mgf = pss_digests[i].mgf;
+            return 1;
+        }
+    }
+    hsmkey_raise(HSMKEY_R_UNSUPPORTED, "RSA-PSS/OAEP with digest %s is not "
+                 "supported", md != NULL ? EVP_MD_get0_name(md) : "(none)");
+    return 0;
+}
+
+/* OpenSSL's "auto" and "max" both mean the longest salt when signing. */
+int hkprov_rsa_pss_salt(const struct hkprov_sig_ctx *ctx)
+{
+    int emlen = (hkprov_key_bits(ctx->key) - 1 + 7) / 8;
+    int hlen = (int)hkprov_sig_md_size(ctx);
+
+    switch (ctx->saltlen) {
+    case RSA_PSS_SALTLEN_DIGEST:
+        return hlen;
+    case RSA_PSS_SALTLEN_MAX:
+    case RSA_PSS_SALTLEN_AUTO:
+        return emlen - hlen - 2;
+    default:
+        return ctx->saltlen;
+    }
+}
+
+/* DER DigestInfo { AlgorithmIdentifier, OCTET STRING digest } */
+static int digest_info(const struct hkprov_sig_ctx *ctx,
+                       const unsigned char *dgst, size_t dlen,
+                       unsigned char **der, int *derlen)
+{
+    X509_SIG *sig = X509_SIG_new();
+    X509_ALGOR *alg;
+    ASN1_OCTET_STRING *os;
+    int ok = 0;
+
+    if (sig == NULL)
+        return 0;
+    X509_SIG_getm(sig, &alg, &os);
+    if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(ctx->md)),
+                        V_ASN1_NULL, NULL)
+        && ASN1_OCTET_STRING_set(os, dgst, (int)dlen)) {
+        *der = NULL;
+        *derlen = i2d_X509_SIG(sig, der);
+        ok = *derlen > 0;
+    }
+    X509_SIG_free(sig);
+    return ok;
+}
+
+static int sign_pkcs1(struct hkprov_sig_ctx *ctx, unsigned char *sig,
+                      size_t *siglen, const unsigned char *tbs, size_t tbslen)
+{
+    CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
+    unsigned char *der = NULL;
+    int derlen = 0, ok;
+
+    if (ctx->md == NULL) /* the caller made the DigestInfo (or wants raw) */
+        return hsmkey_object_sign(ctx->key->obj, &mech, tbs, tbslen, sig,
+                                  siglen);
+    if (!digest_info(ctx, tbs, tbslen, &der, &derlen))
+        return 0;
+    ok = hsmkey_object_sign(ctx->key->obj, &mech, der, derlen, sig, siglen);
+    OPENSSL_free(der);
+    return ok;
+}
+
+static int sign_pss(struct hkprov_sig_ctx *ctx, unsigned char *sig,
+                    size_t *siglen, const unsigned char *tbs, size_t tbslen)
+{
+    CK_RSA_PKCS_PSS_PARAMS pss;
+    CK_MECHANISM mech = { CKM_RSA_PKCS_PSS, &pss, sizeof(pss) };
+    int salt;
+
+    if (ctx->md == NULL && !hkprov_sig_set_md(ctx, NULL))
+        return 0;
+    if (!hkprov_rsa_hash_ids(ctx->md, &pss.hashAlg, NULL)
+        || !hkprov_rsa_hash_ids(ctx->mgf1 ? ctx->mgf1 : ctx->md, NULL, &pss.mgf))
+        return 0;
+    salt = hkprov_rsa_pss_salt(ctx);
+    if (salt < 0) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "RSA-PSS salt too long for a "
+                     "%d-bit key", hkprov_key_bits(ctx->key));
+        return 0;
+    }
+    pss.sLen = (CK_ULONG)salt;
+    return hsmkey_object_sign(ctx->key->obj, &mech, tbs, tbslen, sig, siglen);
+}
+
+static int rsa_sign(struct hkprov_sig_ctx *ctx, unsigned char *sig,
+                    size_t *siglen, size_t sigsize, const unsigned char *tbs,
+                    size_t tbslen)
+{
+    size_t k = hkprov_key_max_sig(ctx->key);
+    CK_MECHANISM raw = { CKM_RSA_X_509, NULL, 0 };
+
+    if (sig == NULL) {
+        *siglen = k;
+        return 1;
+    }
+    if (sigsize < k) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "signature buffer of %zu bytes, "
+                     "%zu needed", sigsize, k);
+        return 0;
+    }
+    if (ctx->md != NULL && tbslen != hkprov_sig_md_size(ctx)) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "input of %zu bytes is not a %s "
+                     "digest", tbslen, EVP_MD_get0_name(ctx->md));
+        return 0;
+    }
+    *siglen = sigsize;
+    switch (ctx->pad) {
+    case RSA_PKCS1_PADDING:
+        return sign_pkcs1(ctx, sig, siglen, tbs, tbslen);
+    case RSA_PKCS1_PSS_PADDING:
+        return sign_pss(ctx, sig, siglen, tbs, tbslen);
+    case RSA_NO_PADDING:
+        return hsmkey_object_sign(ctx->key->obj, &raw, tbs, tbslen, sig,
+                                  siglen);
+    }
+    hsmkey_raise(HSMKEY_R_UNSUPPORTED, "RSA padding mode %d", ctx->pad);
+    return 0;
+}
+
+static const struct hkprov_sig_family rsa_family = { "RSA", 1, rsa_sign };
+
+static void *rsa_sig_newctx(void *provctx, const char *propq)
+{
+    (void)propq;
+    return hkprov_sig_newctx(provctx, &rsa_family);
+}
+
+const OSSL_DISPATCH hkprov_rsa_signature_functions[] = {
+    { OSSL_FUNC_SIGNATURE_NEWCTX, (void (*)(void))rsa_sig_newctx },
+    HKPROV_SIG_COMMON_FUNCTIONS,
+    { 0, NULL }
+};

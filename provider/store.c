@@ -1,0 +1,300 @@
+/*
+ * store.c - the OSSL_STORE loader for pkcs11: URIs.
+ *
+ * open() parses and classifies; the token is searched on the first load(),
+ * once the application has said what it expects; each load() hands over
+ * one object.  Private keys go out by reference (keymgmt load takes its own
+ * reference), public keys as SubjectPublicKeyInfo DER and certificates as
+ * DER, so those two become ordinary software objects.
+ */
+#include <string.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/core_object.h>
+#include <openssl/params.h>
+#include <openssl/store.h>
+#include <openssl/x509.h>
+
+#include "prov.h"
+
+static OSSL_FUNC_store_open_fn store_open;
+static OSSL_FUNC_store_settable_ctx_params_fn store_settable_ctx_params;
+static OSSL_FUNC_store_set_ctx_params_fn store_set_ctx_params;
+static OSSL_FUNC_store_load_fn store_load;
+static OSSL_FUNC_store_eof_fn store_eof;
+static OSSL_FUNC_store_close_fn store_close;
+
+struct store_ctx {
+    struct hkprov_ctx *prov;
+    P11KitUri *uri;
+    int expect;     /* OSSL_STORE_INFO_* or 0 for anything */
+    int searched;   /* 1: objs is final */
+    int failed;
+    struct hsmkey_object **objs;
+    size_t nobjs, next;
+};
+
+static void *store_open(void *provctx, const char *uri)
+{
+    struct store_ctx *ctx = OPENSSL_zalloc(sizeof(*ctx));
+
+    if (ctx == NULL)
+        return NULL;
+    ctx->prov = provctx;
+    if ((ctx->uri = hsmkey_uri_parse(uri)) == NULL) {
+        OPENSSL_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static const OSSL_PARAM *store_settable_ctx_params(void *provctx)
+{
+    static const OSSL_PARAM table[] = {
+        OSSL_PARAM_int(OSSL_STORE_PARAM_EXPECT, NULL),
+        OSSL_PARAM_END
+    };
+
+    (void)provctx;
+    return table;
+}
+
+static int store_set_ctx_params(void *loaderctx, const OSSL_PARAM params[])
+{
+    struct store_ctx *ctx = loaderctx;
+    const OSSL_PARAM *p;
+
+    p = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_EXPECT);
+    if (p != NULL && !OSSL_PARAM_get_int(p, &ctx->expect))
+        return 0;
+    return 1;
+}
+
+/* Classes to search: the URI's type= wins, then the expected type. */
+static size_t wanted_classes(const struct store_ctx *ctx,
+                             CK_OBJECT_CLASS out[3])
+{
+    switch (ctx->expect) {
+    case OSSL_STORE_INFO_PKEY:
+        out[0] = CKO_PRIVATE_KEY;
+        return 1;
+    case OSSL_STORE_INFO_PUBKEY:
+        out[0] = CKO_PUBLIC_KEY;
+        return 1;
+    case OSSL_STORE_INFO_CERT:
+        out[0] = CKO_CERTIFICATE;
+        return 1;
+    case 0:
+        out[0] = CKO_PRIVATE_KEY;
+        out[1] = CKO_PUBLIC_KEY;
+        out[2] = CKO_CERTIFICATE;
+        return 3;
+    }
+    return 0; /* CRLs, parameters: a token has none for us */
+}
+
+static const char *class_word(CK_OBJECT_CLASS cls)
+{
+    return cls == CKO_PRIVATE_KEY ? "private keys"
+           : cls == CKO_PUBLIC_KEY ? "public keys" : "certificates";
+}
+
+/* Several keys for one URI would make the choice arbitrary: refuse. */
+static int check_unique(struct store_ctx *ctx, CK_OBJECT_CLASS cls,
+                        struct hsmkey_object **objs, size_t n)
+{
+    char *shown;
+
+    if (n < 2 || cls == CKO_CERTIFICATE)
+        return 1;
+    shown = hsmkey_uri_display(ctx->uri);
+    hsmkey_raise(HSMKEY_R_AMBIGUOUS, "%s matches %zu %s (%s; %s%s): add "
+                 "object= or id= to the URI", shown ? shown : "the URI", n,
+                 class_word(cls), hsmkey_object_desc(objs[0]),
+                 hsmkey_object_desc(objs[1]), n > 2 ? "; ..." : "");
+    OPENSSL_free(shown);
+    return 0;
+}
+
+static int append_all(struct store_ctx *ctx, struct hsmkey_object **objs,
+                      size_t n)
+{
+    struct hsmkey_object **grown;
+
+    grown = OPENSSL_realloc(ctx->objs, (ctx->nobjs + n) * sizeof(*grown));
+    if (grown == NULL) {
+        hsmkey_objects_free(objs, n);
+        return 0;
+    }
+    memcpy(grown + ctx->nobjs, objs, n * sizeof(*objs));
+    ctx->objs = grown;
+    ctx->nobjs += n;
+    OPENSSL_free(objs);
+    return 1;
+}
+
+static int search(struct store_ctx *ctx)
+{
+    CK_OBJECT_CLASS classes[3];
+    size_t nclasses = wanted_classes(ctx, classes);
+    struct hsmkey_object **objs;
+    size_t n;
+    char *shown;
+
+    for (size_t i = 0; i < nclasses; i++) {
+        if (!hsmkey_core_find(ctx->prov->core, ctx->uri, classes[i], &objs,
+                              &n))
+            return 0;
+        if (!check_unique(ctx, classes[i], objs, n)) {
+            hsmkey_objects_free(objs, n);
+            return 0;
+        }
+        if (n > 0 && !append_all(ctx, objs, n))
+            return 0;
+        OPENSSL_free(n == 0 ? objs : NULL);
+    }
+    if (ctx->nobjs > 0)
+        return 1;
+    shown = hsmkey_uri_display(ctx->uri);
+    hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no %s matches %s",
+                 nclasses == 1 ? class_word(classes[0]) : "object",
+                 shown ? shown : "the URI");
+    OPENSSL_free(shown);
+    return 0;
+}
+
+static const char *key_type_name(CK_KEY_TYPE type)
+{
+    return type == CKK_RSA ? "RSA" : type == CKK_EC ? "EC" : NULL;
+}
+
+static int hand_private(struct store_ctx *ctx, struct hsmkey_object *obj,
+                        OSSL_CALLBACK *cb, void *cbarg)
+{
+    struct hkprov_key *key;
+    const char *type = key_type_name(hsmkey_object_key_type(obj));
+    int objtype = OSSL_OBJECT_PKEY, ok;
+    OSSL_PARAM params[4];
+
+    if (type == NULL) {
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: key type not supported",
+                     hsmkey_object_desc(obj));
+        return 0;
+    }
+    if ((key = hkprov_key_new(ctx->prov, obj)) == NULL)
+        return 0;
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &objtype);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+                                                 (char *)type, 0);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE,
+                                                  &key, sizeof(key));
+    params[3] = OSSL_PARAM_construct_end();
+    ok = cb(params, cbarg);
+    hkprov_key_free(key);
+    return ok;
+}
+
+static int hand_der(int objtype, const char *type, const char *structure,
+                    unsigned char *der, int derlen, OSSL_CALLBACK *cb,
+                    void *cbarg)
+{
+    OSSL_PARAM params[5], *p = params;
+
+    *p++ = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &objtype);
+    if (type != NULL)
+        *p++ = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+                                                (char *)type, 0);
+    *p++ = OSSL_PARAM_construct_utf8_string(
+        OSSL_OBJECT_PARAM_DATA_STRUCTURE, (char *)structure, 0);
+    *p++ = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA, der,
+                                             derlen);
+    *p = OSSL_PARAM_construct_end();
+    return cb(params, cbarg);
+}
+
+static int hand_public(struct store_ctx *ctx, struct hsmkey_object *obj,
+                       OSSL_CALLBACK *cb, void *cbarg)
+{
+    EVP_PKEY *pub = hsmkey_object_public_key(obj, ctx->prov->libctx,
+                                             HKPROV_SOFTWARE_PROPQ);
+    unsigned char *der = NULL;
+    int len = pub ? i2d_PUBKEY(pub, &der) : -1, ok = 0;
+
+    if (len > 0)
+        ok = hand_der(OSSL_OBJECT_PKEY,
+                      key_type_name(hsmkey_object_key_type(obj)),
+                      "SubjectPublicKeyInfo", der, len, cb, cbarg);
+    OPENSSL_free(der);
+    EVP_PKEY_free(pub);
+    return ok;
+}
+
+static int hand_cert(struct hsmkey_object *obj, OSSL_CALLBACK *cb, void *cbarg)
+{
+    size_t len;
+    const void *der = hsmkey_object_attr(obj, CKA_VALUE, &len);
+
+    if (der == NULL || len == 0 || len > 0x7fffffff) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: certificate without a value",
+                     hsmkey_object_desc(obj));
+        return 0;
+    }
+    return hand_der(OSSL_OBJECT_CERT, NULL, "Certificate", (void *)der,
+                    (int)len, cb, cbarg);
+}
+
+static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
+                      void *object_cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                      void *pw_cbarg)
+{
+    struct store_ctx *ctx = loaderctx;
+    struct hsmkey_object *obj;
+
+    (void)pw_cb;
+    (void)pw_cbarg;
+    if (!ctx->searched) {
+        ctx->searched = 1;
+        ctx->failed = !search(ctx);
+    }
+    if (ctx->failed || ctx->next >= ctx->nobjs)
+        return 0;
+    obj = ctx->objs[ctx->next++];
+    switch (hsmkey_object_class(obj)) {
+    case CKO_PRIVATE_KEY:
+        return hand_private(ctx, obj, object_cb, object_cbarg);
+    case CKO_PUBLIC_KEY:
+        return hand_public(ctx, obj, object_cb, object_cbarg);
+    default:
+        return hand_cert(obj, object_cb, object_cbarg);
+    }
+}
+
+static int store_eof(void *loaderctx)
+{
+    struct store_ctx *ctx = loaderctx;
+
+    return ctx->searched && (ctx->failed || ctx->next >= ctx->nobjs);
+}
+
+static int store_close(void *loaderctx)
+{
+    struct store_ctx *ctx = loaderctx;
+
+    if (ctx == NULL)
+        return 1;
+    hsmkey_objects_free(ctx->objs, ctx->nobjs);
+    p11_kit_uri_free(ctx->uri);
+    OPENSSL_free(ctx);
+    return 1;
+}
+
+const OSSL_DISPATCH hkprov_store_functions[] = {
+    { OSSL_FUNC_STORE_OPEN, (void (*)(void))store_open },
+    { OSSL_FUNC_STORE_SETTABLE_CTX_PARAMS,
+      (void (*)(void))store_settable_ctx_params },
+    { OSSL_FUNC_STORE_SET_CTX_PARAMS, (void (*)(void))store_set_ctx_params },
+    { OSSL_FUNC_STORE_LOAD, (void (*)(void))store_load },
+    { OSSL_FUNC_STORE_EOF, (void (*)(void))store_eof },
+    { OSSL_FUNC_STORE_CLOSE, (void (*)(void))store_close },
+    { 0, NULL }
+};

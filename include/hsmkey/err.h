@@ -55,6 +55,7 @@ void hsmkey_raise_at(const char *file, int line, const char *func, int reason,
 /* Speculative work (try as file, then as URI) is fenced by a mark. */
 void hsmkey_err_set_mark(void);
 void hsmkey_err_pop_to_mark(void);
+void hsmkey_err_clear_last_mark(void);
 
 #define hsmkey_raise(reason, ...)                                             \
     hsmkey_raise_at(__FILE__, __LINE__, __func__, (reason), __VA_ARGS__)

@@ -60,6 +60,8 @@ const char *hsmkey_core_module_name(const struct hsmkey_core *core);
  * and a malformed type= are errors, never wildcards.
  */
 P11KitUri *hsmkey_uri_parse(const char *str);
+/* The URI's text without any pin-value, for messages; OPENSSL_free it. */
+char *hsmkey_uri_display(P11KitUri *uri);
 /* 1 when the URI names at least one object attribute (object, id, type). */
 int hsmkey_uri_names_object(P11KitUri *uri);
 

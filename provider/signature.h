@@ -1,0 +1,95 @@
+/*
+ * signature.h - the signature context shared by the RSA and ECDSA families.
+ *
+ * signature.c owns the context, digests (always computed in software),
+ * parameters and verification (in software, on the public half); a family
+ * file supplies only how a digest becomes a token mechanism and back.
+ */
+#ifndef HKPROV_SIGNATURE_H
+#define HKPROV_SIGNATURE_H
+
+#include <openssl/core_dispatch.h>
+#include <openssl/evp.h>
+
+#include "prov.h"
+
+struct hkprov_sig_ctx;
+
+struct hkprov_sig_family {
+    const char *name; /* for messages */
+    int rsa;          /* accepts padding / PSS parameters */
+    /* Sign a finished digest (or raw input when no digest is set). */
+    int (*sign)(struct hkprov_sig_ctx *ctx, unsigned char *sig,
+                size_t *siglen, size_t sigsize, const unsigned char *tbs,
+                size_t tbslen);
+};
+
+struct hkprov_sig_ctx {
+    struct hkprov_ctx *prov;
+    const struct hkprov_sig_family *family;
+    struct hkprov_key *key;
+    int signing;          /* 1: sign on the token; 0: verify in software */
+    EVP_MD *md;           /* NULL: none set */
+    EVP_MD_CTX *mdctx;    /* digest-sign: the running hash */
+    int pad;              /* RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING, ... */
+    int saltlen;          /* RSA_PSS_SALTLEN_* or a length */
+    EVP_MD *mgf1;         /* NULL: same as md */
+    EVP_PKEY_CTX *vctx;   /* verification: owned unless vmd is set */
+    EVP_MD_CTX *vmd;      /* digest-verify: owns vctx */
+};
+
+void *hkprov_sig_newctx(void *provctx, const struct hkprov_sig_family *fam);
+size_t hkprov_sig_md_size(const struct hkprov_sig_ctx *ctx);
+/* Fetch the digest (NULL or "": the key's default) for signing. */
+int hkprov_sig_set_md(struct hkprov_sig_ctx *ctx, const char *mdname);
+/* signature_rsa.c: the PSS salt length signing will really use. */
+int hkprov_rsa_pss_salt(const struct hkprov_sig_ctx *ctx);
+
+OSSL_FUNC_signature_freectx_fn hkprov_sig_freectx;
+OSSL_FUNC_signature_dupctx_fn hkprov_sig_dupctx;
+OSSL_FUNC_signature_sign_init_fn hkprov_sig_sign_init;
+OSSL_FUNC_signature_sign_fn hkprov_sig_sign;
+OSSL_FUNC_signature_verify_init_fn hkprov_sig_verify_init;
+OSSL_FUNC_signature_verify_fn hkprov_sig_verify;
+OSSL_FUNC_signature_digest_sign_init_fn hkprov_sig_digest_sign_init;
+OSSL_FUNC_signature_digest_sign_update_fn hkprov_sig_digest_sign_update;
+OSSL_FUNC_signature_digest_sign_final_fn hkprov_sig_digest_sign_final;
+OSSL_FUNC_signature_digest_verify_init_fn hkprov_sig_digest_verify_init;
+OSSL_FUNC_signature_digest_verify_update_fn hkprov_sig_digest_verify_update;
+OSSL_FUNC_signature_digest_verify_final_fn hkprov_sig_digest_verify_final;
+OSSL_FUNC_signature_get_ctx_params_fn hkprov_sig_get_ctx_params;
+OSSL_FUNC_signature_gettable_ctx_params_fn hkprov_sig_gettable_ctx_params;
+OSSL_FUNC_signature_set_ctx_params_fn hkprov_sig_set_ctx_params;
+OSSL_FUNC_signature_settable_ctx_params_fn hkprov_sig_settable_ctx_params;
+
+/* The dispatch rows every family shares (its own newctx comes first). */
+#define HKPROV_SIG_COMMON_FUNCTIONS                                           \
+    { OSSL_FUNC_SIGNATURE_FREECTX, (void (*)(void))hkprov_sig_freectx },      \
+    { OSSL_FUNC_SIGNATURE_DUPCTX, (void (*)(void))hkprov_sig_dupctx },        \
+    { OSSL_FUNC_SIGNATURE_SIGN_INIT, (void (*)(void))hkprov_sig_sign_init },  \
+    { OSSL_FUNC_SIGNATURE_SIGN, (void (*)(void))hkprov_sig_sign },            \
+    { OSSL_FUNC_SIGNATURE_VERIFY_INIT,                                        \
+      (void (*)(void))hkprov_sig_verify_init },                               \
+    { OSSL_FUNC_SIGNATURE_VERIFY, (void (*)(void))hkprov_sig_verify },        \
+    { OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT,                                   \
+      (void (*)(void))hkprov_sig_digest_sign_init },                          \
+    { OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE,                                 \
+      (void (*)(void))hkprov_sig_digest_sign_update },                        \
+    { OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL,                                  \
+      (void (*)(void))hkprov_sig_digest_sign_final },                         \
+    { OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT,                                 \
+      (void (*)(void))hkprov_sig_digest_verify_init },                        \
+    { OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE,                               \
+      (void (*)(void))hkprov_sig_digest_verify_update },                      \
+    { OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_FINAL,                                \
+      (void (*)(void))hkprov_sig_digest_verify_final },                       \
+    { OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS,                                     \
+      (void (*)(void))hkprov_sig_get_ctx_params },                            \
+    { OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS,                                \
+      (void (*)(void))hkprov_sig_gettable_ctx_params },                       \
+    { OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS,                                     \
+      (void (*)(void))hkprov_sig_set_ctx_params },                            \
+    { OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS,                                \
+      (void (*)(void))hkprov_sig_settable_ctx_params }
+
+#endif
