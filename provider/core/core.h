@@ -95,8 +95,6 @@ int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
                               CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
                               CK_OBJECT_HANDLE **handles, CK_ULONG *count);
 
-/* uri.c: a URI's text without any pin-value, for messages; OPENSSL_free */
-char *hsmkey_uri_display(P11KitUri *uri);
 
 /* Copy a blank-padded PKCS#11 string into a NUL-terminated one. */
 void hsmkey_p11_string(char *dst, size_t dstlen, const CK_UTF8CHAR *src,
