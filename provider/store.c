@@ -74,6 +74,12 @@ static int store_set_ctx_params(void *loaderctx, const OSSL_PARAM params[])
 static size_t wanted_classes(const struct store_ctx *ctx,
                              CK_OBJECT_CLASS out[3])
 {
+    CK_ATTRIBUTE *type = p11_kit_uri_get_attribute(ctx->uri, CKA_CLASS);
+
+    if (type != NULL && type->ulValueLen == sizeof(out[0])) {
+        memcpy(&out[0], type->pValue, sizeof(out[0]));
+        return 1;
+    }
     switch (ctx->expect) {
     case OSSL_STORE_INFO_PKEY:
         out[0] = CKO_PRIVATE_KEY;
@@ -95,8 +101,8 @@ static size_t wanted_classes(const struct store_ctx *ctx,
 
 static const char *class_word(CK_OBJECT_CLASS cls)
 {
-    return cls == CKO_PRIVATE_KEY ? "private keys"
-           : cls == CKO_PUBLIC_KEY ? "public keys" : "certificates";
+    return cls == CKO_PRIVATE_KEY ? "private key"
+           : cls == CKO_PUBLIC_KEY ? "public key" : "certificate";
 }
 
 /* Several keys for one URI would make the choice arbitrary: refuse. */
@@ -108,7 +114,7 @@ static int check_unique(struct store_ctx *ctx, CK_OBJECT_CLASS cls,
     if (n < 2 || cls == CKO_CERTIFICATE)
         return 1;
     shown = hsmkey_uri_display(ctx->uri);
-    hsmkey_raise(HSMKEY_R_AMBIGUOUS, "%s matches %zu %s (%s; %s%s): add "
+    hsmkey_raise(HSMKEY_R_AMBIGUOUS, "%s matches %zu %ss (%s; %s%s): add "
                  "object= or id= to the URI", shown ? shown : "the URI", n,
                  class_word(cls), hsmkey_object_desc(objs[0]),
                  hsmkey_object_desc(objs[1]), n > 2 ? "; ..." : "");

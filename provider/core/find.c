@@ -17,8 +17,11 @@ int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
 
     *handles = NULL;
     *count = 0;
+    /* Modules built on OpenSSL (SoftHSM2) leave their own errors behind. */
+    hsmkey_err_set_mark();
     rv = fn->C_FindObjectsInit(s, tmpl, ntmpl);
     if (rv != CKR_OK) {
+        hsmkey_err_pop_to_mark();
         hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjectsInit: %s",
                      tok->label, hsmkey_ckr_name(rv));
         return 0;
@@ -36,6 +39,7 @@ int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
         n += rv == CKR_OK ? got : 0;
     } while (rv == CKR_OK && n == cap);
     fn->C_FindObjectsFinal(s);
+    hsmkey_err_pop_to_mark();
     if (rv != CKR_OK) {
         OPENSSL_free(out);
         hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjects: %s",

@@ -91,6 +91,7 @@ static CK_RV login_call(struct hsmkey_token *tok, const struct hsmkey_pin *pin)
 
     if (!hsmkey_token_session_get(tok, &s))
         return CKR_FUNCTION_FAILED; /* raised by the pool */
+    hsmkey_err_set_mark();
     rv = tok->fn->C_Login(s, CKU_USER, (CK_UTF8CHAR *)hsmkey_pin_data(pin),
                           hsmkey_pin_len(pin));
     /* SoftHSM rewrites its token file on login: a concurrent process can
@@ -98,6 +99,7 @@ static CK_RV login_call(struct hsmkey_token *tok, const struct hsmkey_pin *pin)
     if (rv == CKR_GENERAL_ERROR || rv == CKR_DEVICE_ERROR)
         rv = tok->fn->C_Login(s, CKU_USER, (CK_UTF8CHAR *)hsmkey_pin_data(pin),
                               hsmkey_pin_len(pin));
+    hsmkey_err_pop_to_mark();
     hsmkey_token_session_put(tok, s, 0);
     return rv;
 }
@@ -124,9 +126,9 @@ static int login_locked(struct hsmkey_token *tok, const struct hsmkey_pin *pin,
         memcpy(tok->bad_pin, hash, sizeof(tok->bad_pin));
         tok->has_bad_pin = 1;
     }
-    hsmkey_raise(HSMKEY_R_LOGIN, "token '%s': C_Login: %s%s", tok->label,
-                 hsmkey_ckr_name(rv),
-                 source != NULL ? " (PIN from the configured pin-source)" : "");
+    hsmkey_raise(HSMKEY_R_LOGIN, "token '%s': C_Login: %s (PIN from %s)",
+                 tok->label, hsmkey_ckr_name(rv),
+                 source != NULL ? source : "the URI's pin-value or a prompt");
     return 0;
 }
 

@@ -113,10 +113,13 @@ struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
     obj->handle = h;
     obj->epoch = hsmkey_core_epoch(tok->core);
     pthread_mutex_init(&obj->lock, NULL);
+    hsmkey_err_set_mark(); /* the module's own library errors stay out */
     if (!read_attributes(obj, s)) {
+        hsmkey_err_clear_last_mark();
         hsmkey_object_free(obj);
         return NULL;
     }
+    hsmkey_err_pop_to_mark();
     obj->cls = attr_ulong(obj, CKA_CLASS, (CK_ULONG)-1);
     obj->ktype = attr_ulong(obj, CKA_KEY_TYPE, (CK_ULONG)-1);
     describe(obj);

@@ -90,6 +90,7 @@ static CK_RV attempt(struct hsmkey_object *key, const struct op_calls *calls,
     if (!hsmkey_object_handle(key, &h) || !hsmkey_token_session_get(tok, &s))
         return CKR_FUNCTION_FAILED; /* raised already */
     *failed = calls->init_name;
+    hsmkey_err_set_mark();
     rv = calls->init(tok->fn, s, mech, h);
     active = rv == CKR_OK;
     if (active && calls == &sign_calls)
@@ -99,6 +100,7 @@ static CK_RV attempt(struct hsmkey_object *key, const struct op_calls *calls,
         rv = calls->run(tok->fn, s, in, inlen, out, len);
         active = 0; /* C_Sign / C_Decrypt end the operation either way */
     }
+    hsmkey_err_pop_to_mark();
     /* A dead session, or one with an operation left active, is not reused. */
     hsmkey_token_session_put(tok, s, session_lost(rv) || active);
     return rv;
