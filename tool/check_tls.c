@@ -20,10 +20,15 @@ static void eku_list(X509 *cert, struct check_result *r)
     EXTENDED_KEY_USAGE *eku = X509_get_ext_d2i(cert, NID_ext_key_usage,
                                                NULL, NULL);
     char oid[80];
-    int i;
+    int i, nid;
 
     for (i = 0; i < sk_ASN1_OBJECT_num(eku); i++) {
-        OBJ_obj2txt(oid, sizeof(oid), sk_ASN1_OBJECT_value(eku, i), 0);
+        /* The names people type in extension files: "emailProtection". */
+        nid = OBJ_obj2nid(sk_ASN1_OBJECT_value(eku, i));
+        if (nid != NID_undef)
+            snprintf(oid, sizeof(oid), "%s", OBJ_nid2sn(nid));
+        else
+            OBJ_obj2txt(oid, sizeof(oid), sk_ASN1_OBJECT_value(eku, i), 1);
         check_append(r, "%s%s", i == 0 ? " (it has: " : ", ", oid);
     }
     if (i > 0)

@@ -1,0 +1,137 @@
+/*
+ * main.c - the hsmkey command table and the one path from argv to an exit
+ * code: global options, the command's setup, its handler, and the errors
+ * it queued printed as "hsmkey: <message>".
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "hsmkey-config.h"
+#include "commands.h"
+#include "tool.h"
+
+static const struct tool_cmd commands[] = {
+    { "tokens", cmd_tokens, TOOL_NEEDS_CORE,
+      "list slots and tokens", cmd_tokens_help },
+    { "keys", cmd_keys, TOOL_NEEDS_CORE,
+      "list the keys on a token", cmd_keys_help },
+    { "keygen", cmd_keygen, TOOL_NEEDS_CORE,
+      "generate a never-extractable key pair on a token", cmd_keygen_help },
+    { "import", cmd_import, TOOL_NEEDS_CORE,
+      "move an on-disk private key into a token", cmd_import_help },
+#ifdef HSMKEY_HAVE_CMD_CSR
+    { "csr", cmd_csr, TOOL_NEEDS_PROVIDER,
+      "make a PKCS#10 request signed by a token key", cmd_csr_help },
+#endif
+    { "keyref", cmd_keyref, 0,
+      "write a key-reference file for a pkcs11: URI", cmd_keyref_help },
+#ifdef HSMKEY_HAVE_CMD_CHECK
+    { "check", cmd_check, TOOL_NEEDS_CORE | TOOL_NEEDS_PROVIDER,
+      "check that certificate, CA chain and token key belong together",
+      cmd_check_help },
+#endif
+#ifdef HSMKEY_HAVE_CMD_DEVCERT
+    { "devcert", cmd_devcert, TOOL_NEEDS_PROVIDER,
+      "issue a development certificate for a token key", cmd_devcert_help },
+#endif
+    { "config", cmd_config, 0,
+      "print an openssl.cnf that loads the hsmkey provider", cmd_config_help },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *out)
+{
+    fputs("usage: hsmkey [--module PATH] [--pin-source file:PATH|env:VAR] "
+          "[--json] COMMAND [OPTIONS]\n\ncommands:\n", out);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fputs("\n" TOOL_GLOBAL_HELP "\n"
+          "Run 'hsmkey COMMAND --help' for a command's options and "
+          "examples.\n", out);
+}
+
+static const struct tool_cmd *lookup(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+/* The environment fills in what no option gave. */
+static void from_env(struct tool_ctx *ctx)
+{
+    const char *v;
+
+    if (ctx->module == NULL && (v = getenv("HSMKEY_PKCS11_MODULE")) != NULL
+        && *v != '\0')
+        ctx->module = v;
+    if (ctx->pin_source == NULL && (v = getenv("HSMKEY_PIN_SOURCE")) != NULL
+        && *v != '\0')
+        ctx->pin_source = v;
+    ctx->interactive = isatty(STDIN_FILENO);
+}
+
+static int run(struct tool_ctx *ctx, const struct tool_cmd *cmd, int argc,
+               char **argv)
+{
+    int rc;
+
+    ctx->cmd = cmd->name;
+    if (!tool_setup(ctx, cmd->needs))
+        return TOOL_EXIT_RAISED;
+    rc = cmd->handler(ctx, argc, argv);
+    fflush(stdout);
+    return rc;
+}
+
+static int dispatch(struct tool_ctx *ctx, int argc, char **argv)
+{
+    const struct tool_cmd *cmd;
+    int help = 0, version = 0;
+
+    if (!tool_global_parse(ctx, &argc, argv, &help, &version))
+        return TOOL_EXIT_RAISED;
+    from_env(ctx);
+    if (version) {
+        printf("hsmkey %s\n", HSMKEY_VERSION);
+        return TOOL_EXIT_OK;
+    }
+    if (argc < 2) {
+        usage(help ? stdout : stderr);
+        return help ? TOOL_EXIT_OK : TOOL_EXIT_USAGE;
+    }
+    if ((cmd = lookup(argv[1])) == NULL) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "unknown %s '%.64s' (see hsmkey "
+                     "--help)", argv[1][0] == '-' ? "option" : "command",
+                     argv[1]);
+        return TOOL_EXIT_RAISED;
+    }
+    if (help) {
+        fputs(cmd->help, stdout);
+        return TOOL_EXIT_OK;
+    }
+    return run(ctx, cmd, argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+    struct tool_ctx ctx = { 0 };
+    int rc;
+
+    /* The CLI's own settings only: never a system openssl.cnf that might
+     * load another hsmkey.so or module into the default context. */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    rc = dispatch(&ctx, argc, argv);
+    if (rc == TOOL_EXIT_RAISED)
+        rc = tool_errors_report(stderr);
+    tool_teardown(&ctx);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fputs("hsmkey: cannot write the output\n", stderr);
+        rc = rc == 0 ? TOOL_EXIT_USAGE : rc;
+    }
+    return rc;
+}

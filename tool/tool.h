@@ -1,0 +1,207 @@
+/*
+ * tool.h - what every hsmkey command shares: the context main.c sets up,
+ * exit codes, option parsing, output, token and key helpers.
+ *
+ * A command is one file tool/cmd_<name>.c that defines
+ *
+ *     int cmd_<name>(struct tool_ctx *ctx, int argc, char **argv);
+ *     const char cmd_<name>_help[];
+ *
+ * argv[0] is the command's name, the global options (--module, --pin-source,
+ * --json, --help) are already taken out.  The handler returns a TOOL_EXIT_*
+ * code, or TOOL_EXIT_RAISED after an error was raised with hsmkey_raise():
+ * main.c then prints the queued errors ("hsmkey: <message>") and turns the
+ * first one's reason class into exit code 2 or 3.  Handlers never print
+ * errors themselves and never call exit().
+ */
+#ifndef HSMKEY_TOOL_H
+#define HSMKEY_TOOL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <openssl/evp.h>
+
+#include "hsmkey/err.h"
+#include "hsmkey/p11.h"
+
+/* SPEC "Exit codes (CLI)". */
+enum tool_exit {
+    TOOL_EXIT_RAISED = -1,   /* an error is queued: main maps it to 2 or 3 */
+    TOOL_EXIT_OK = 0,
+    TOOL_EXIT_CHECK_FAIL = 1,/* `check` found at least one FAIL */
+    TOOL_EXIT_USAGE = 2,     /* usage error, unreadable or malformed input */
+    TOOL_EXIT_TOKEN = 3,     /* module, token, key or login */
+};
+
+/* What main.c sets up before a handler runs (struct tool_cmd.needs). */
+#define TOOL_NEEDS_CORE 0x1     /* ctx->core: the PKCS#11 core (--module) */
+#define TOOL_NEEDS_PROVIDER 0x2 /* ctx->libctx: default + hsmkey providers */
+
+struct tool_ctx {
+    const char *cmd;        /* the command's name, for messages */
+    const char *module;     /* --module, else HSMKEY_PKCS11_MODULE; NULL:
+                               every module registered with p11-kit */
+    const char *pin_source; /* --pin-source, else HSMKEY_PIN_SOURCE; NULL */
+    int json;               /* --json: machine-readable output on stdout */
+    int interactive;        /* stdin is a terminal: a PIN may be asked */
+    struct hsmkey_core *core; /* TOOL_NEEDS_CORE */
+    OSSL_LIB_CTX *libctx;     /* TOOL_NEEDS_PROVIDER */
+    struct hsmkey_pin *pin;   /* a PIN typed at the prompt, asked once */
+};
+
+/* The end of every --help text: the global options and the exit codes. */
+#define TOOL_GLOBAL_HELP                                                      \
+    "Global options (before or after the command):\n"                         \
+    "  --module PATH       PKCS#11 module (else HSMKEY_PKCS11_MODULE, else\n"  \
+    "                      every module registered with p11-kit)\n"            \
+    "  --pin-source SRC    file:PATH or env:VAR (else HSMKEY_PIN_SOURCE, else\n"\
+    "                      asked without echo when stdin is a terminal)\n"     \
+    "  --json              machine-readable output on stdout\n"                \
+    "  --help              this text\n"                                        \
+    "Exit codes: 0 success, 1 check found a FAIL, 2 usage error or bad\n"     \
+    "input (bad URI, bad PEM, missing file), 3 token error (module, token,\n" \
+    "key or login).\n"
+
+typedef int tool_cmd_fn(struct tool_ctx *ctx, int argc, char **argv);
+
+struct tool_cmd {
+    const char *name;
+    tool_cmd_fn *handler;
+    int needs;           /* TOOL_NEEDS_* */
+    const char *summary; /* one line for `hsmkey --help` */
+    const char *help;    /* the full `hsmkey <name> --help` text */
+};
+
+/* ---- options (args.c) ---- */
+
+/*
+ * One command option: "--name VALUE" / "--name=VALUE" when value is set,
+ * a flag ("--name") when flag is set.  The table ends with a NULL name.
+ */
+struct tool_opt {
+    const char *name;   /* without the leading "--" */
+    const char **value; /* receives the value (points into argv) */
+    int *flag;          /* set to 1 when the flag is given */
+};
+
+/*
+ * Parse argv[1..argc-1] against opts.  An unknown option, a missing value,
+ * an option given twice or a stray argument raises HSMKEY_R_BAD_ARGUMENT
+ * naming it ("keygen: unknown option --foo") and returns 0.
+ */
+int tool_opts_parse(const char *cmd, int argc, char **argv,
+                    const struct tool_opt *opts);
+/* 1 when value is set, else raise "<cmd>: --<name> is required". */
+int tool_opt_required(const char *cmd, const char *name, const char *value);
+
+/*
+ * The global options, wherever they appear (before "--"): they are taken
+ * out of argv, the rest is moved up and *argc updated.  --module and
+ * --pin-source need a value; --help/-h sets *help; --version sets *version.
+ */
+int tool_global_parse(struct tool_ctx *ctx, int *argc, char **argv,
+                      int *help, int *version);
+
+/* ---- output (output.c) ---- */
+
+/* Escape s as a JSON string (with its quotes); invalid UTF-8 -> U+FFFD. */
+void tool_json_escape(FILE *out, const char *s);
+
+/* A streaming JSON writer: pretty-printed, commas and nesting handled.
+ * key is NULL for array members and the top-level value. */
+struct tool_json;
+struct tool_json *tool_json_new(FILE *out);
+void tool_json_begin_object(struct tool_json *j, const char *key);
+void tool_json_end_object(struct tool_json *j);
+void tool_json_begin_array(struct tool_json *j, const char *key);
+void tool_json_end_array(struct tool_json *j);
+void tool_json_string(struct tool_json *j, const char *key, const char *v);
+void tool_json_bool(struct tool_json *j, const char *key, int v);
+void tool_json_int(struct tool_json *j, const char *key, long long v);
+void tool_json_null(struct tool_json *j, const char *key);
+/* Final newline, frees j; 0 when the nesting was unbalanced or misused. */
+int tool_json_finish(struct tool_json *j);
+
+/*
+ * A table of rows.  Text: aligned columns under the upper-case header, or
+ * for a record "name: value" lines.  JSON: an array of objects, or for a
+ * record one object, keyed by the lower-case column names.  A NULL value is
+ * "-" in text and null in JSON; a BOOL column takes "yes"/"no" (JSON
+ * true/false), an INT column a decimal number.
+ */
+enum tool_coltype { TOOL_COL_STR, TOOL_COL_BOOL, TOOL_COL_INT };
+struct tool_column {
+    const char *name; /* upper case, e.g. "LABEL" */
+    enum tool_coltype type;
+};
+struct tool_table;
+struct tool_table *tool_table_new(const struct tool_column *cols,
+                                  size_t ncols);
+/* values[ncols], copied. */
+int tool_table_add(struct tool_table *t, const char *const *values);
+size_t tool_table_rows(const struct tool_table *t);
+int tool_table_print(const struct tool_table *t, FILE *out, int json);
+int tool_table_print_record(const struct tool_table *t, FILE *out, int json);
+void tool_table_free(struct tool_table *t);
+
+/* Hex of bytes into a new string ("" for none); OPENSSL_free. */
+char *tool_hex(const unsigned char *data, size_t len);
+
+/* ---- errors (errors.c) ---- */
+
+/*
+ * Print every queued error as "hsmkey: <message>" on out (never a PIN: no
+ * message carries one) and clear the queue.  Returns the exit code of the
+ * first hsmkey error's reason class (2 or 3); 2 when only OpenSSL errors
+ * were queued, 3 when none was.
+ */
+int tool_errors_report(FILE *out);
+/* The exit code a reason's class maps to (the one mapping). */
+int tool_exit_for_reason(int reason);
+/* The OpenSSL error library code the CLI raises its errors with. */
+int tool_err_lib(void);
+
+/* ---- setup, tokens, keys (tool.c, key.c) ---- */
+
+/* Create what cmd->needs asks for; 0 + raise on failure. */
+int tool_setup(struct tool_ctx *ctx, int needs);
+void tool_teardown(struct tool_ctx *ctx);
+
+/* Absolute path of the hsmkey.so belonging to this binary (static). */
+const char *tool_provider_path(void);
+
+/* The one token labelled label (ctx->core); NULL + raise (exit 3). */
+struct hsmkey_token *tool_token(struct tool_ctx *ctx, const char *label);
+/* Log in to tok: --pin-source, HSMKEY_PIN_SOURCE, else a no-echo prompt
+ * when stdin is a terminal, else an error naming the options. */
+int tool_login(struct tool_ctx *ctx, struct hsmkey_token *tok);
+/* 1 when a PIN can be had without failing (source set or a terminal). */
+int tool_pin_available(const struct tool_ctx *ctx);
+/*
+ * The core's prompt (arg is the struct tool_ctx): asks once on the terminal
+ * without echo, keeps the answer in ctx->pin and hands out copies.
+ */
+struct hsmkey_pin *tool_pin_prompt(const char *token_label, void *arg);
+
+/*
+ * The URI a --key argument names: a pkcs11: URI (checked, a pin-value
+ * refused) or the URI inside a key-reference file.  OPENSSL_free it.
+ */
+char *tool_key_uri(const char *arg);
+/*
+ * The one object of class cls that uri names (ctx->core), logging in for a
+ * private key; NULL + raise: none (exit 3), several (exit 3).
+ */
+struct hsmkey_object *tool_find_one(struct tool_ctx *ctx, const char *uri,
+                                    CK_OBJECT_CLASS cls);
+/*
+ * The token's private key as an EVP_PKEY of ctx->libctx (the hsmkey
+ * provider, through OSSL_STORE): arg is a URI or a key-reference file.  A
+ * PIN typed at the prompt travels only inside the in-memory URI.
+ */
+EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg);
+
+/* Write a key-reference file for uri (mode 0644, replaced if present). */
+int tool_write_keyref(const char *path, const char *uri);
+
+#endif
