@@ -42,6 +42,18 @@ static const OSSL_ALGORITHM asym_cipher_algs[] = {
     { NULL, NULL, NULL, NULL }
 };
 
+/* Key-reference files: PEM -> DER body -> key (see decoder.c). */
+#define HKPROV_KEYREF_DER HKPROV_PROPS ",input=der,structure=pkcs11-uri"
+static const OSSL_ALGORITHM decoder_algs[] = {
+    { "DER", HKPROV_PROPS ",input=pem", hkprov_pem_decoder_functions,
+      "PEM key-reference files" },
+    { HKPROV_NAMES_RSA, HKPROV_KEYREF_DER, hkprov_rsa_decoder_functions,
+      "RSA key references" },
+    { HKPROV_NAMES_EC, HKPROV_KEYREF_DER, hkprov_ec_decoder_functions,
+      "EC key references" },
+    { NULL, NULL, NULL, NULL }
+};
+
 static const OSSL_ALGORITHM store_algs[] = {
     { "pkcs11", HKPROV_PROPS, hkprov_store_functions,
       "RFC 7512 pkcs11: URIs" },
@@ -97,6 +109,8 @@ static const OSSL_ALGORITHM *prov_query_operation(void *provctx, int id,
         return asym_cipher_algs;
     case OSSL_OP_STORE:
         return store_algs;
+    case OSSL_OP_DECODER:
+        return decoder_algs;
     }
     return NULL;
 }

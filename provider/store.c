@@ -7,6 +7,7 @@
  * reference), public keys as SubjectPublicKeyInfo DER and certificates as
  * DER, so those two become ordinary software objects.
  */
+#include <errno.h>
 #include <string.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
@@ -99,26 +100,13 @@ static size_t wanted_classes(const struct store_ctx *ctx,
     return 0; /* CRLs, parameters: a token has none for us */
 }
 
-static const char *class_word(CK_OBJECT_CLASS cls)
-{
-    return cls == CKO_PRIVATE_KEY ? "private key"
-           : cls == CKO_PUBLIC_KEY ? "public key" : "certificate";
-}
-
 /* Several keys for one URI would make the choice arbitrary: refuse. */
 static int check_unique(struct store_ctx *ctx, CK_OBJECT_CLASS cls,
                         struct hsmkey_object **objs, size_t n)
 {
-    char *shown;
-
     if (n < 2 || cls == CKO_CERTIFICATE)
         return 1;
-    shown = hsmkey_uri_display(ctx->uri);
-    hsmkey_raise(HSMKEY_R_AMBIGUOUS, "%s matches %zu %ss (%s; %s%s): add "
-                 "object= or id= to the URI", shown ? shown : "the URI", n,
-                 class_word(cls), hsmkey_object_desc(objs[0]),
-                 hsmkey_object_desc(objs[1]), n > 2 ? "; ..." : "");
-    OPENSSL_free(shown);
+    hsmkey_raise_not_unique(ctx->uri, cls, objs, n);
     return 0;
 }
 
@@ -145,7 +133,6 @@ static int search(struct store_ctx *ctx)
     size_t nclasses = wanted_classes(ctx, classes);
     struct hsmkey_object **objs;
     size_t n;
-    char *shown;
 
     for (size_t i = 0; i < nclasses; i++) {
         if (!hsmkey_core_find(ctx->prov->core, ctx->uri, classes[i], &objs,
@@ -161,11 +148,8 @@ static int search(struct store_ctx *ctx)
     }
     if (ctx->nobjs > 0)
         return 1;
-    shown = hsmkey_uri_display(ctx->uri);
-    hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no %s matches %s",
-                 nclasses == 1 ? class_word(classes[0]) : "object",
-                 shown ? shown : "the URI");
-    OPENSSL_free(shown);
+    hsmkey_raise_not_unique(ctx->uri, nclasses == 1 ? classes[0] : 0, NULL,
+                            0);
     return 0;
 }
 
@@ -259,8 +243,11 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
     (void)pw_cb;
     (void)pw_cbarg;
     if (!ctx->searched) {
+        int saved = errno; /* see decoder.c: modules leave stray values */
+
         ctx->searched = 1;
         ctx->failed = !search(ctx);
+        errno = saved;
     }
     if (ctx->failed || ctx->next >= ctx->nobjs)
         return 0;

@@ -98,6 +98,13 @@ int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
                      CK_OBJECT_CLASS cls, struct hsmkey_object ***objs,
                      size_t *count);
 void hsmkey_objects_free(struct hsmkey_object **objs, size_t count);
+/* The one object of class cls the URI names; else "no ... matches" or
+ * "matches N ..." is raised (a choice among several keys would be a guess). */
+struct hsmkey_object *hsmkey_core_find_one(struct hsmkey_core *core,
+                                           P11KitUri *uri, CK_OBJECT_CLASS cls);
+/* Raise the not-found (n == 0) or ambiguous (n > 1) error for a search. */
+void hsmkey_raise_not_unique(P11KitUri *uri, CK_OBJECT_CLASS cls,
+                             struct hsmkey_object **objs, size_t n);
 
 struct hsmkey_object *hsmkey_object_ref(struct hsmkey_object *obj);
 void hsmkey_object_free(struct hsmkey_object *obj); /* unref; NULL is fine */

@@ -177,3 +177,44 @@ done:
     OPENSSL_free(toks);
     return ok;
 }
+
+static const char *class_word(CK_OBJECT_CLASS cls)
+{
+    return cls == CKO_PRIVATE_KEY ? "private key"
+           : cls == CKO_PUBLIC_KEY ? "public key"
+           : cls == CKO_CERTIFICATE ? "certificate" : "object";
+}
+
+void hsmkey_raise_not_unique(P11KitUri *uri, CK_OBJECT_CLASS cls,
+                             struct hsmkey_object **objs, size_t n)
+{
+    char *shown = hsmkey_uri_display(uri);
+
+    if (n == 0)
+        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no %s matches %s",
+                     class_word(cls), shown ? shown : "the URI");
+    else
+        hsmkey_raise(HSMKEY_R_AMBIGUOUS, "%s matches %zu %ss (%s; %s%s): "
+                     "add object= or id= to the URI",
+                     shown ? shown : "the URI", n, class_word(cls),
+                     hsmkey_object_desc(objs[0]),
+                     n > 1 ? hsmkey_object_desc(objs[1]) : "",
+                     n > 2 ? "; ..." : "");
+    OPENSSL_free(shown);
+}
+
+struct hsmkey_object *hsmkey_core_find_one(struct hsmkey_core *core,
+                                           P11KitUri *uri, CK_OBJECT_CLASS cls)
+{
+    struct hsmkey_object **objs, *one = NULL;
+    size_t n;
+
+    if (!hsmkey_core_find(core, uri, cls, &objs, &n))
+        return NULL;
+    if (n == 1)
+        one = hsmkey_object_ref(objs[0]);
+    else
+        hsmkey_raise_not_unique(uri, cls, objs, n);
+    hsmkey_objects_free(objs, n);
+    return one;
+}

@@ -1,0 +1,239 @@
+/*
+ * decoder.c - key-reference files: a PEM "PKCS#11 PROVIDER URI" block
+ * becomes the token key it names, so PEM_read_bio_PrivateKey(),
+ * SSL_CTX_use_PrivateKey_file(), the openssl CLI's -key FILE and every
+ * program that only knows "the path to privateKey.pem" get the token key.
+ *
+ * Two stages, as OpenSSL chains decoders:
+ *  - PEM -> DER: finds the key-reference block (other blocks, such as the
+ *    certificate chain of a combined file, are skipped) and hands on its
+ *    DER body.  OpenSSL's file store only chains decoders that end in DER,
+ *    so this stage is what makes `openssl ... -key ref.pem` work.
+ *  - DER -> key, one decoder per key type (OpenSSL asks each decoder for
+ *    the types it produces): finds the one private key the URI names and,
+ *    when it is of this decoder's type, hands it over by reference to this
+ *    provider's keymgmt.
+ */
+#include <errno.h>
+#include <string.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/core_object.h>
+#include <openssl/bio.h>
+
+#include "prov.h"
+#include "hsmkey/keyref.h"
+
+#define KEYREF_STRUCTURE "pkcs11-uri"
+
+static OSSL_FUNC_decoder_newctx_fn dec_newctx;
+static OSSL_FUNC_decoder_freectx_fn dec_freectx;
+static OSSL_FUNC_decoder_decode_fn pem_dec_decode;
+static OSSL_FUNC_decoder_decode_fn rsa_dec_decode;
+static OSSL_FUNC_decoder_decode_fn ec_dec_decode;
+static OSSL_FUNC_decoder_export_object_fn dec_export_object;
+
+static void *dec_newctx(void *provctx)
+{
+    return provctx; /* stateless: the provider context is all it needs */
+}
+
+static void dec_freectx(void *ctx)
+{
+    (void)ctx;
+}
+
+/* The whole input (bounded: a key reference is small). */
+static BIO *slurp(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
+{
+    BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
+    BIO *all = BIO_new(BIO_s_mem());
+    unsigned char buf[1024];
+    int len, total = 0;
+
+    while (in != NULL && all != NULL && total < 1024 * 1024
+           && (len = BIO_read(in, buf, sizeof(buf))) > 0) {
+        if (BIO_write(all, buf, len) != len)
+            break;
+        total += len;
+    }
+    BIO_free(in);
+    if (total == 0) {
+        BIO_free(all);
+        return NULL;
+    }
+    return all;
+}
+
+static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
+                          OSSL_CALLBACK *cb, void *cbarg,
+                          OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    BIO *all = slurp(ctx, cin);
+    unsigned char *der = NULL;
+    size_t derlen = 0;
+    char *uri;
+    OSSL_PARAM params[3];
+    int ret = 1;
+
+    (void)selection;
+    (void)pw_cb;
+    (void)pw_cbarg;
+    if (all == NULL)
+        return 1;
+    /* Not a key-reference file is not an error: other decoders go on. */
+    hsmkey_err_set_mark();
+    uri = hsmkey_keyref_read_bio(all, "key-reference file");
+    hsmkey_err_pop_to_mark();
+    if (uri != NULL && hsmkey_keyref_encode_der(uri, &der, &derlen)) {
+        params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA,
+                                                      der, derlen);
+        params[1] = OSSL_PARAM_construct_utf8_string(
+            OSSL_OBJECT_PARAM_DATA_STRUCTURE, KEYREF_STRUCTURE, 0);
+        params[2] = OSSL_PARAM_construct_end();
+        ret = cb(params, cbarg);
+    }
+    OPENSSL_free(der);
+    OPENSSL_free(uri);
+    BIO_free(all);
+    return ret;
+}
+
+/* The URI of a DER key reference, or NULL when the input is something else */
+static char *read_der_reference(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
+{
+    BIO *all = slurp(prov, cin);
+    const unsigned char *data;
+    long len;
+    char *uri;
+
+    if (all == NULL)
+        return NULL;
+    hsmkey_err_set_mark();
+    len = BIO_get_mem_data(all, (char **)&data);
+    uri = len > 0 ? hsmkey_keyref_decode_der(data, (size_t)len) : NULL;
+    hsmkey_err_pop_to_mark();
+    BIO_free(all);
+    return uri;
+}
+
+static int hand_key(struct hkprov_key *key, const char *type,
+                    OSSL_CALLBACK *cb, void *cbarg)
+{
+    int objtype = OSSL_OBJECT_PKEY;
+    OSSL_PARAM params[4];
+
+    params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &objtype);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
+                                                 (char *)type, 0);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_REFERENCE,
+                                                  &key, sizeof(key));
+    params[3] = OSSL_PARAM_construct_end();
+    return cb(params, cbarg);
+}
+
+/*
+ * 1 lets decoding go on (not a key reference, or a key of another type);
+ * after the handover, the callback's verdict; 0 after an error that names
+ * the URI (no such key, several keys, wrong PIN, ...).
+ */
+static int decode_key(struct hkprov_ctx *prov, CK_KEY_TYPE want,
+                      const char *type, OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb,
+                      void *cbarg)
+{
+    char *text = read_der_reference(prov, cin);
+    P11KitUri *uri = NULL;
+    struct hsmkey_object *obj = NULL;
+    struct hkprov_key *key = NULL;
+    int ret = 1;
+
+    if (text == NULL)
+        return 1;
+    if ((uri = hsmkey_uri_parse(text)) == NULL
+        || (obj = hsmkey_core_find_one(prov->core, uri, CKO_PRIVATE_KEY))
+               == NULL) {
+        ret = 0;
+    } else if (hsmkey_object_key_type(obj) == want) {
+        key = hkprov_key_new(prov, obj);
+        ret = key != NULL && hand_key(key, type, cb, cbarg);
+    }
+    hkprov_key_free(key);
+    hsmkey_object_free(obj);
+    p11_kit_uri_free(uri);
+    OPENSSL_free(text);
+    return ret;
+}
+
+/*
+ * errno is restored: PKCS#11 modules leave stray values (a config file they
+ * looked for), and some callers (Python's ssl) report errno before the
+ * error queue, which would turn "no such key" into "No such file".
+ */
+static int decode_keeping_errno(struct hkprov_ctx *prov, CK_KEY_TYPE want,
+                                const char *type, OSSL_CORE_BIO *cin,
+                                OSSL_CALLBACK *cb, void *cbarg)
+{
+    int saved = errno, ret = decode_key(prov, want, type, cin, cb, cbarg);
+
+    errno = saved;
+    return ret;
+}
+
+static int rsa_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
+                          OSSL_CALLBACK *cb, void *cbarg,
+                          OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    (void)selection;
+    (void)pw_cb;
+    (void)pw_cbarg;
+    return decode_keeping_errno(ctx, CKK_RSA, "RSA", cin, cb, cbarg);
+}
+
+static int ec_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
+                         OSSL_CALLBACK *cb, void *cbarg,
+                         OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    (void)selection;
+    (void)pw_cb;
+    (void)pw_cbarg;
+    return decode_keeping_errno(ctx, CKK_EC, "EC", cin, cb, cbarg);
+}
+
+/*
+ * Asked when OpenSSL would move our reference into another provider's
+ * keymgmt.  A token key has no private half to give: refuse, so OpenSSL
+ * uses this provider's keymgmt instead.
+ */
+static int dec_export_object(void *ctx, const void *objref, size_t objref_sz,
+                             OSSL_CALLBACK *export_cb, void *export_cbarg)
+{
+    (void)ctx;
+    (void)objref;
+    (void)objref_sz;
+    (void)export_cb;
+    (void)export_cbarg;
+    return 0;
+}
+
+const OSSL_DISPATCH hkprov_pem_decoder_functions[] = {
+    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },
+    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },
+    { OSSL_FUNC_DECODER_DECODE, (void (*)(void))pem_dec_decode },
+    { 0, NULL }
+};
+
+const OSSL_DISPATCH hkprov_rsa_decoder_functions[] = {
+    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },
+    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },
+    { OSSL_FUNC_DECODER_DECODE, (void (*)(void))rsa_dec_decode },
+    { OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))dec_export_object },
+    { 0, NULL }
+};
+
+const OSSL_DISPATCH hkprov_ec_decoder_functions[] = {
+    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },
+    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },
+    { OSSL_FUNC_DECODER_DECODE, (void (*)(void))ec_dec_decode },
+    { OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))dec_export_object },
+    { 0, NULL }
+};
