@@ -69,6 +69,7 @@ extern const OSSL_DISPATCH hkprov_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH hkprov_rsa_asym_cipher_functions[];
 extern const OSSL_DISPATCH hkprov_store_functions[];
 extern const OSSL_DISPATCH hkprov_pem_decoder_functions[];
+extern const OSSL_DISPATCH hkprov_keyref_encoder_functions[];
 extern const OSSL_DISPATCH hkprov_rsa_decoder_functions[];
 extern const OSSL_DISPATCH hkprov_ec_decoder_functions[];
 

@@ -54,6 +54,23 @@ static const OSSL_ALGORITHM decoder_algs[] = {
     { NULL, NULL, NULL, NULL }
 };
 
+/*
+ * A token key "written as a private key" is a key-reference file: claimed
+ * for the structures PEM_write_PrivateKey and `openssl pkey -out` ask for.
+ */
+#define HKPROV_KEYREF_PEM HKPROV_PROPS ",output=pem,structure="
+static const OSSL_ALGORITHM encoder_algs[] = {
+    { HKPROV_NAMES_RSA, HKPROV_KEYREF_PEM "PrivateKeyInfo",
+      hkprov_keyref_encoder_functions, "RSA key-reference files" },
+    { HKPROV_NAMES_EC, HKPROV_KEYREF_PEM "PrivateKeyInfo",
+      hkprov_keyref_encoder_functions, "EC key-reference files" },
+    { HKPROV_NAMES_RSA, HKPROV_KEYREF_PEM "pkcs11-uri",
+      hkprov_keyref_encoder_functions, "RSA key-reference files" },
+    { HKPROV_NAMES_EC, HKPROV_KEYREF_PEM "pkcs11-uri",
+      hkprov_keyref_encoder_functions, "EC key-reference files" },
+    { NULL, NULL, NULL, NULL }
+};
+
 static const OSSL_ALGORITHM store_algs[] = {
     { "pkcs11", HKPROV_PROPS, hkprov_store_functions,
       "RFC 7512 pkcs11: URIs" },
@@ -111,6 +128,8 @@ static const OSSL_ALGORITHM *prov_query_operation(void *provctx, int id,
         return store_algs;
     case OSSL_OP_DECODER:
         return decoder_algs;
+    case OSSL_OP_ENCODER:
+        return encoder_algs;
     }
     return NULL;
 }
