@@ -31,6 +31,8 @@ static OSSL_FUNC_decoder_freectx_fn dec_freectx;
 static OSSL_FUNC_decoder_decode_fn pem_dec_decode;
 static OSSL_FUNC_decoder_decode_fn rsa_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ec_dec_decode;
+static OSSL_FUNC_decoder_decode_fn ed25519_dec_decode;
+static OSSL_FUNC_decoder_decode_fn ed448_dec_decode;
 static OSSL_FUNC_decoder_export_object_fn dec_export_object;
 
 static void *dec_newctx(void *provctx)
@@ -137,9 +139,8 @@ static int hand_key(struct hkprov_key *key, const char *type,
  * after the handover, the callback's verdict; 0 after an error that names
  * the URI (no such key, several keys, wrong PIN, ...).
  */
-static int decode_key(struct hkprov_ctx *prov, CK_KEY_TYPE want,
-                      const char *type, OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb,
-                      void *cbarg)
+static int decode_key(struct hkprov_ctx *prov, const char *type,
+                      OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb, void *cbarg)
 {
     char *text = read_der_reference(prov, cin);
     P11KitUri *uri = NULL;
@@ -153,9 +154,10 @@ static int decode_key(struct hkprov_ctx *prov, CK_KEY_TYPE want,
         || (obj = hsmkey_core_find_one(prov->core, uri, CKO_PRIVATE_KEY))
                == NULL) {
         ret = 0;
-    } else if (hsmkey_object_key_type(obj) == want) {
-        key = hkprov_key_new(prov, obj);
-        ret = key != NULL && hand_key(key, type, cb, cbarg);
+    } else if ((key = hkprov_key_new(prov, obj)) == NULL) {
+        ret = 0;
+    } else if (EVP_PKEY_is_a(key->pub, type)) {
+        ret = hand_key(key, type, cb, cbarg);
     }
     hkprov_key_free(key);
     hsmkey_object_free(obj);
@@ -169,35 +171,32 @@ static int decode_key(struct hkprov_ctx *prov, CK_KEY_TYPE want,
  * looked for), and some callers (Python's ssl) report errno before the
  * error queue, which would turn "no such key" into "No such file".
  */
-static int decode_keeping_errno(struct hkprov_ctx *prov, CK_KEY_TYPE want,
-                                const char *type, OSSL_CORE_BIO *cin,
-                                OSSL_CALLBACK *cb, void *cbarg)
+static int decode_keeping_errno(struct hkprov_ctx *prov, const char *type,
+                                OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb,
+                                void *cbarg)
 {
-    int saved = errno, ret = decode_key(prov, want, type, cin, cb, cbarg);
+    int saved = errno, ret = decode_key(prov, type, cin, cb, cbarg);
 
     errno = saved;
     return ret;
 }
 
-static int rsa_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
-                          OSSL_CALLBACK *cb, void *cbarg,
-                          OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
-{
-    (void)selection;
-    (void)pw_cb;
-    (void)pw_cbarg;
-    return decode_keeping_errno(ctx, CKK_RSA, "RSA", cin, cb, cbarg);
-}
+#define KEY_DECODER(alg, name)                                                \
+    static int alg##_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection, \
+                                OSSL_CALLBACK *cb, void *cbarg,               \
+                                OSSL_PASSPHRASE_CALLBACK *pw_cb,              \
+                                void *pw_cbarg)                               \
+    {                                                                         \
+        (void)selection;                                                      \
+        (void)pw_cb;                                                          \
+        (void)pw_cbarg;                                                       \
+        return decode_keeping_errno(ctx, name, cin, cb, cbarg);               \
+    }
 
-static int ec_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
-                         OSSL_CALLBACK *cb, void *cbarg,
-                         OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
-{
-    (void)selection;
-    (void)pw_cb;
-    (void)pw_cbarg;
-    return decode_keeping_errno(ctx, CKK_EC, "EC", cin, cb, cbarg);
-}
+KEY_DECODER(rsa, "RSA")
+KEY_DECODER(ec, "EC")
+KEY_DECODER(ed25519, "ED25519")
+KEY_DECODER(ed448, "ED448")
 
 /*
  * Asked when OpenSSL would move our reference into another provider's
@@ -222,18 +221,17 @@ const OSSL_DISPATCH hkprov_pem_decoder_functions[] = {
     { 0, NULL }
 };
 
-const OSSL_DISPATCH hkprov_rsa_decoder_functions[] = {
-    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },
-    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },
-    { OSSL_FUNC_DECODER_DECODE, (void (*)(void))rsa_dec_decode },
-    { OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))dec_export_object },
-    { 0, NULL }
-};
+#define KEY_DECODER_FUNCTIONS(alg)                                            \
+    const OSSL_DISPATCH hkprov_##alg##_decoder_functions[] = {                \
+        { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },             \
+        { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },           \
+        { OSSL_FUNC_DECODER_DECODE, (void (*)(void))alg##_dec_decode },       \
+        { OSSL_FUNC_DECODER_EXPORT_OBJECT,                                    \
+          (void (*)(void))dec_export_object },                                \
+        { 0, NULL }                                                           \
+    }
 
-const OSSL_DISPATCH hkprov_ec_decoder_functions[] = {
-    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },
-    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },
-    { OSSL_FUNC_DECODER_DECODE, (void (*)(void))ec_dec_decode },
-    { OSSL_FUNC_DECODER_EXPORT_OBJECT, (void (*)(void))dec_export_object },
-    { 0, NULL }
-};
+KEY_DECODER_FUNCTIONS(rsa);
+KEY_DECODER_FUNCTIONS(ec);
+KEY_DECODER_FUNCTIONS(ed25519);
+KEY_DECODER_FUNCTIONS(ed448);

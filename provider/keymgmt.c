@@ -36,6 +36,12 @@ static OSSL_FUNC_keymgmt_export_types_fn ec_kmgmt_export_types;
 static OSSL_FUNC_keymgmt_query_operation_name_fn ec_kmgmt_query_operation_name;
 static OSSL_FUNC_keymgmt_import_fn rsa_kmgmt_import;
 static OSSL_FUNC_keymgmt_import_fn ec_kmgmt_import;
+static OSSL_FUNC_keymgmt_import_fn ed25519_kmgmt_import;
+static OSSL_FUNC_keymgmt_import_fn ed448_kmgmt_import;
+static OSSL_FUNC_keymgmt_gettable_params_fn ed_kmgmt_gettable_params;
+static OSSL_FUNC_keymgmt_export_types_fn ed_kmgmt_export_types;
+static OSSL_FUNC_keymgmt_query_operation_name_fn ed25519_kmgmt_query_operation_name;
+static OSSL_FUNC_keymgmt_query_operation_name_fn ed448_kmgmt_query_operation_name;
 
 static void *kmgmt_new(void *provctx)
 {
@@ -127,6 +133,20 @@ static const OSSL_PARAM *ec_kmgmt_gettable_params(void *provctx)
     return table;
 }
 
+static const OSSL_PARAM *ed_kmgmt_gettable_params(void *provctx)
+{
+    static const OSSL_PARAM table[] = {
+        COMMON_GETTABLE,
+        OSSL_PARAM_utf8_string(OSSL_PKEY_PARAM_MANDATORY_DIGEST, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, NULL, 0),
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
+        OSSL_PARAM_END
+    };
+
+    (void)provctx;
+    return table;
+}
+
 /* The public half only, whatever the selection asks: see the header note. */
 static int kmgmt_export(void *keydata, int selection, OSSL_CALLBACK *cb,
                         void *cbarg)
@@ -205,6 +225,42 @@ static int ec_kmgmt_import(void *keydata, int selection,
     return import_public(keydata, "EC", OSSL_PKEY_PARAM_PRIV_KEY, params);
 }
 
+static const OSSL_PARAM *ed_kmgmt_export_types(int selection)
+{
+    static const OSSL_PARAM table[] = {
+        OSSL_PARAM_octet_string(OSSL_PKEY_PARAM_PUB_KEY, NULL, 0),
+        OSSL_PARAM_END
+    };
+
+    return (selection & OSSL_KEYMGMT_SELECT_PUBLIC_KEY) ? table : NULL;
+}
+
+static int ed25519_kmgmt_import(void *keydata, int selection,
+                                const OSSL_PARAM params[])
+{
+    (void)selection;
+    return import_public(keydata, "ED25519", OSSL_PKEY_PARAM_PRIV_KEY, params);
+}
+
+static int ed448_kmgmt_import(void *keydata, int selection,
+                              const OSSL_PARAM params[])
+{
+    (void)selection;
+    return import_public(keydata, "ED448", OSSL_PKEY_PARAM_PRIV_KEY, params);
+}
+
+static const char *ed25519_kmgmt_query_operation_name(int operation_id)
+{
+    (void)operation_id;
+    return "ED25519";
+}
+
+static const char *ed448_kmgmt_query_operation_name(int operation_id)
+{
+    (void)operation_id;
+    return "ED448";
+}
+
 /* EC keys sign with the algorithm named ECDSA, as in the default provider. */
 static const char *ec_kmgmt_query_operation_name(int operation_id)
 {
@@ -240,4 +296,23 @@ const OSSL_DISPATCH hkprov_ec_keymgmt_functions[] = {
     { OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME,
       (void (*)(void))ec_kmgmt_query_operation_name },
     { 0, NULL }
+};
+
+#define KMGMT_EDWARDS(alg)                                                    \
+    KMGMT_COMMON,                                                             \
+    { OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS,                                      \
+      (void (*)(void))ed_kmgmt_gettable_params },                             \
+    { OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))ed_kmgmt_export_types }, \
+    { OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))alg##_kmgmt_import },         \
+    { OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))ed_kmgmt_export_types }, \
+    { OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME,                                 \
+      (void (*)(void))alg##_kmgmt_query_operation_name },                     \
+    { 0, NULL }
+
+const OSSL_DISPATCH hkprov_ed25519_keymgmt_functions[] = {
+    KMGMT_EDWARDS(ed25519)
+};
+
+const OSSL_DISPATCH hkprov_ed448_keymgmt_functions[] = {
+    KMGMT_EDWARDS(ed448)
 };

@@ -16,6 +16,8 @@
 #define HKPROV_NAMES_RSA "RSA:rsaEncryption:1.2.840.113549.1.1.1"
 #define HKPROV_NAMES_EC "EC:id-ecPublicKey:1.2.840.10045.2.1"
 #define HKPROV_NAMES_ECDSA "ECDSA"
+#define HKPROV_NAMES_ED25519 "ED25519:1.3.101.112"
+#define HKPROV_NAMES_ED448 "ED448:1.3.101.113"
 #define HKPROV_PROPS "provider=hsmkey"
 /* Software work (public halves, digests) must never land back on us. */
 #define HKPROV_SOFTWARE_PROPQ "provider!=hsmkey"
@@ -64,6 +66,12 @@ int hkprov_rsa_hash_ids(const EVP_MD *md, CK_MECHANISM_TYPE *hash,
 
 extern const OSSL_DISPATCH hkprov_rsa_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ec_keymgmt_functions[];
+extern const OSSL_DISPATCH hkprov_ed25519_keymgmt_functions[];
+extern const OSSL_DISPATCH hkprov_ed448_keymgmt_functions[];
+extern const OSSL_DISPATCH hkprov_ed25519_signature_functions[];
+extern const OSSL_DISPATCH hkprov_ed448_signature_functions[];
+extern const OSSL_DISPATCH hkprov_ed25519_decoder_functions[];
+extern const OSSL_DISPATCH hkprov_ed448_decoder_functions[];
 extern const OSSL_DISPATCH hkprov_rsa_signature_functions[];
 extern const OSSL_DISPATCH hkprov_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH hkprov_rsa_asym_cipher_functions[];

@@ -25,6 +25,10 @@ static const OSSL_ALGORITHM keymgmt_algs[] = {
       "RSA keys on a PKCS#11 token" },
     { HKPROV_NAMES_EC, HKPROV_PROPS, hkprov_ec_keymgmt_functions,
       "EC keys on a PKCS#11 token" },
+    { HKPROV_NAMES_ED25519, HKPROV_PROPS, hkprov_ed25519_keymgmt_functions,
+      "Ed25519 keys on a PKCS#11 token" },
+    { HKPROV_NAMES_ED448, HKPROV_PROPS, hkprov_ed448_keymgmt_functions,
+      "Ed448 keys on a PKCS#11 token" },
     { NULL, NULL, NULL, NULL }
 };
 
@@ -33,6 +37,10 @@ static const OSSL_ALGORITHM signature_algs[] = {
       "RSA PKCS#1 v1.5 and PSS signatures on a PKCS#11 token" },
     { HKPROV_NAMES_ECDSA, HKPROV_PROPS, hkprov_ecdsa_signature_functions,
       "ECDSA signatures on a PKCS#11 token" },
+    { HKPROV_NAMES_ED25519, HKPROV_PROPS, hkprov_ed25519_signature_functions,
+      "Ed25519 signatures on a PKCS#11 token" },
+    { HKPROV_NAMES_ED448, HKPROV_PROPS, hkprov_ed448_signature_functions,
+      "Ed448 signatures on a PKCS#11 token" },
     { NULL, NULL, NULL, NULL }
 };
 
@@ -51,6 +59,10 @@ static const OSSL_ALGORITHM decoder_algs[] = {
       "RSA key references" },
     { HKPROV_NAMES_EC, HKPROV_KEYREF_DER, hkprov_ec_decoder_functions,
       "EC key references" },
+    { HKPROV_NAMES_ED25519, HKPROV_KEYREF_DER,
+      hkprov_ed25519_decoder_functions, "Ed25519 key references" },
+    { HKPROV_NAMES_ED448, HKPROV_KEYREF_DER, hkprov_ed448_decoder_functions,
+      "Ed448 key references" },
     { NULL, NULL, NULL, NULL }
 };
 
@@ -64,6 +76,10 @@ static const OSSL_ALGORITHM encoder_algs[] = {
       hkprov_keyref_encoder_functions, "RSA key-reference files" },
     { HKPROV_NAMES_EC, HKPROV_KEYREF_PEM "PrivateKeyInfo",
       hkprov_keyref_encoder_functions, "EC key-reference files" },
+    { HKPROV_NAMES_ED25519, HKPROV_KEYREF_PEM "PrivateKeyInfo",
+      hkprov_keyref_encoder_functions, "Ed25519 key-reference files" },
+    { HKPROV_NAMES_ED448, HKPROV_KEYREF_PEM "PrivateKeyInfo",
+      hkprov_keyref_encoder_functions, "Ed448 key-reference files" },
     { HKPROV_NAMES_RSA, HKPROV_KEYREF_PEM "pkcs11-uri",
       hkprov_keyref_encoder_functions, "RSA key-reference files" },
     { HKPROV_NAMES_EC, HKPROV_KEYREF_PEM "pkcs11-uri",

@@ -87,7 +87,7 @@ size_t hkprov_sig_md_size(const struct hkprov_sig_ctx *ctx)
 }
 
 /* A NULL key re-initializes the context with the key it already has. */
-static int set_key(struct hkprov_sig_ctx *ctx, void *provkey, int signing)
+int hkprov_sig_set_key(struct hkprov_sig_ctx *ctx, void *provkey, int signing)
 {
     struct hkprov_key *key = provkey != NULL ? provkey : ctx->key;
 
@@ -107,7 +107,7 @@ static int set_key(struct hkprov_sig_ctx *ctx, void *provkey, int signing)
 
 int hkprov_sig_sign_init(void *vctx, void *provkey, const OSSL_PARAM params[])
 {
-    return set_key(vctx, provkey, 1)
+    return hkprov_sig_set_key(vctx, provkey, 1)
            && hkprov_sig_set_ctx_params(vctx, params);
 }
 
@@ -146,7 +146,7 @@ int hkprov_sig_digest_sign_init(void *vctx, const char *mdname,
 {
     struct hkprov_sig_ctx *ctx = vctx;
 
-    if (!set_key(ctx, provkey, 1) || !hkprov_sig_set_md(ctx, mdname)
+    if (!hkprov_sig_set_key(ctx, provkey, 1) || !hkprov_sig_set_md(ctx, mdname)
         || !hkprov_sig_set_ctx_params(ctx, params))
         return 0;
     ctx->mdctx = EVP_MD_CTX_new();
@@ -186,7 +186,7 @@ int hkprov_sig_verify_init(void *vctx, void *provkey,
 {
     struct hkprov_sig_ctx *ctx = vctx;
 
-    if (!set_key(ctx, provkey, 0))
+    if (!hkprov_sig_set_key(ctx, provkey, 0))
         return 0;
     ctx->vctx = EVP_PKEY_CTX_new_from_pkey(ctx->prov->libctx, ctx->key->pub,
                                            HKPROV_SOFTWARE_PROPQ);
@@ -208,7 +208,7 @@ int hkprov_sig_digest_verify_init(void *vctx, const char *mdname,
 {
     struct hkprov_sig_ctx *ctx = vctx;
 
-    if (!set_key(ctx, provkey, 0) || (ctx->vmd = EVP_MD_CTX_new()) == NULL)
+    if (!hkprov_sig_set_key(ctx, provkey, 0) || (ctx->vmd = EVP_MD_CTX_new()) == NULL)
         return 0;
     if (EVP_DigestVerifyInit_ex(ctx->vmd, &ctx->vctx, mdname,
                                 ctx->prov->libctx, HKPROV_SOFTWARE_PROPQ,

@@ -40,6 +40,8 @@ struct hkprov_sig_ctx {
 
 void *hkprov_sig_newctx(void *provctx, const struct hkprov_sig_family *fam);
 size_t hkprov_sig_md_size(const struct hkprov_sig_ctx *ctx);
+/* Take (or, for NULL, keep) the key; signing needs its token half. */
+int hkprov_sig_set_key(struct hkprov_sig_ctx *ctx, void *provkey, int signing);
 /* Fetch the digest (NULL or "": the key's default) for signing. */
 int hkprov_sig_set_md(struct hkprov_sig_ctx *ctx, const char *mdname);
 /* signature_rsa.c: the PSS salt length signing will really use. */

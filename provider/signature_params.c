@@ -118,20 +118,17 @@ int hkprov_sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     return set_signing_params(ctx, params);
 }
 
-/* A software context configured like ours answers algorithm-id. */
+/* A software digest-verify context configured like ours answers
+ * algorithm-id (RSA, RSA-PSS, ECDSA, EdDSA alike). */
 static int algorithm_id(struct hkprov_sig_ctx *ctx, OSSL_PARAM *p)
 {
-    EVP_PKEY_CTX *pc;
-    OSSL_PARAM set[5], *s = set, get[2];
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pc = NULL;
+    OSSL_PARAM set[4], *s = set, get[2];
     int salt = 0, ok = 0;
 
-    if (ctx->md == NULL || ctx->key == NULL)
-        return 0;
-    pc = EVP_PKEY_CTX_new_from_pkey(ctx->prov->libctx, ctx->key->pub,
-                                    HKPROV_SOFTWARE_PROPQ);
-    *s++ = OSSL_PARAM_construct_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST,
-                                            (char *)EVP_MD_get0_name(ctx->md),
-                                            0);
+    if (mctx == NULL || ctx->key == NULL)
+        goto done;
     if (ctx->family->rsa) {
         *s++ = OSSL_PARAM_construct_int(OSSL_SIGNATURE_PARAM_PAD_MODE,
                                         &ctx->pad);
@@ -148,13 +145,17 @@ static int algorithm_id(struct hkprov_sig_ctx *ctx, OSSL_PARAM *p)
     *s = OSSL_PARAM_construct_end();
     get[0] = *p;
     get[1] = OSSL_PARAM_construct_end();
-    if (pc != NULL && EVP_PKEY_verify_init(pc) > 0 && salt >= 0
-        && EVP_PKEY_CTX_set_params(pc, set)
+    if (salt >= 0
+        && EVP_DigestVerifyInit_ex(mctx, &pc,
+                                   ctx->md ? EVP_MD_get0_name(ctx->md) : NULL,
+                                   ctx->prov->libctx, HKPROV_SOFTWARE_PROPQ,
+                                   ctx->key->pub, set) > 0
         && EVP_PKEY_CTX_get_params(pc, get)) {
         p->return_size = get[0].return_size;
         ok = 1;
     }
-    EVP_PKEY_CTX_free(pc);
+done:
+    EVP_MD_CTX_free(mctx);
     return ok;
 }
 

@@ -153,26 +153,17 @@ static int search(struct store_ctx *ctx)
     return 0;
 }
 
-static const char *key_type_name(CK_KEY_TYPE type)
-{
-    return type == CKK_RSA ? "RSA" : type == CKK_EC ? "EC" : NULL;
-}
-
 static int hand_private(struct store_ctx *ctx, struct hsmkey_object *obj,
                         OSSL_CALLBACK *cb, void *cbarg)
 {
-    struct hkprov_key *key;
-    const char *type = key_type_name(hsmkey_object_key_type(obj));
+    struct hkprov_key *key = hkprov_key_new(ctx->prov, obj);
+    const char *type;
     int objtype = OSSL_OBJECT_PKEY, ok;
     OSSL_PARAM params[4];
 
-    if (type == NULL) {
-        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: key type not supported",
-                     hsmkey_object_desc(obj));
+    if (key == NULL)
         return 0;
-    }
-    if ((key = hkprov_key_new(ctx->prov, obj)) == NULL)
-        return 0;
+    type = EVP_PKEY_get0_type_name(key->pub);
     params[0] = OSSL_PARAM_construct_int(OSSL_OBJECT_PARAM_TYPE, &objtype);
     params[1] = OSSL_PARAM_construct_utf8_string(OSSL_OBJECT_PARAM_DATA_TYPE,
                                                  (char *)type, 0);
@@ -211,8 +202,7 @@ static int hand_public(struct store_ctx *ctx, struct hsmkey_object *obj,
     int len = pub ? i2d_PUBKEY(pub, &der) : -1, ok = 0;
 
     if (len > 0)
-        ok = hand_der(OSSL_OBJECT_PKEY,
-                      key_type_name(hsmkey_object_key_type(obj)),
+        ok = hand_der(OSSL_OBJECT_PKEY, EVP_PKEY_get0_type_name(pub),
                       "SubjectPublicKeyInfo", der, len, cb, cbarg);
     OPENSSL_free(der);
     EVP_PKEY_free(pub);

@@ -63,24 +63,49 @@ done:
     return pkey;
 }
 
-/* CKA_EC_PARAMS must be a named curve: explicit parameters would leak into
- * CSRs and certificates that TLS peers refuse. */
-static int ec_group_name(struct hsmkey_object *obj, char *name, size_t len)
+/*
+ * CKA_EC_PARAMS as a name OpenSSL knows: "prime256v1"..., or "ED25519" /
+ * "ED448" for Edwards keys (an OID, or the printable "edwards25519" that
+ * SoftHSM2 writes).  Explicit parameters are refused: they would leak into
+ * CSRs and certificates that TLS peers refuse.
+ */
+static int curve_name(struct hsmkey_object *obj, char *name, size_t len)
 {
     size_t plen;
-    const unsigned char *p = hsmkey_object_attr(obj, CKA_EC_PARAMS, &plen);
-    ASN1_OBJECT *oid = p ? d2i_ASN1_OBJECT(NULL, &p, plen) : NULL;
+    const unsigned char *v = hsmkey_object_attr(obj, CKA_EC_PARAMS, &plen);
+    const unsigned char *p = v;
+    ASN1_OBJECT *oid = v ? d2i_ASN1_OBJECT(NULL, &p, plen) : NULL;
+    ASN1_PRINTABLESTRING *str = NULL;
     int nid = oid ? OBJ_obj2nid(oid) : NID_undef;
+    const char *found = NULL;
 
+    if (nid == NID_ED25519 || nid == NID_ED448)
+        found = nid == NID_ED25519 ? "ED25519" : "ED448";
+    else if (nid != NID_undef)
+        found = OBJ_nid2sn(nid);
+    else if (v != NULL && (p = v, str = d2i_ASN1_PRINTABLESTRING(NULL, &p,
+                                                                 plen)))
+        found = ASN1_STRING_length(str) == 12
+                        && memcmp(ASN1_STRING_get0_data(str), "edwards25519",
+                                  12) == 0 ? "ED25519"
+                : ASN1_STRING_length(str) == 10
+                        && memcmp(ASN1_STRING_get0_data(str), "edwards448",
+                                  10) == 0 ? "ED448" : NULL;
     ASN1_OBJECT_free(oid);
-    if (nid == NID_undef || OBJ_nid2sn(nid) == NULL) {
+    ASN1_STRING_free(str);
+    if (found == NULL) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: CKA_EC_PARAMS is not a "
                      "named curve OpenSSL knows", hsmkey_object_desc(obj));
         return 0;
     }
-    strncpy(name, OBJ_nid2sn(nid), len - 1);
+    strncpy(name, found, len - 1);
     name[len - 1] = '\0';
     return 1;
+}
+
+static int is_edwards(const char *curve)
+{
+    return strcmp(curve, "ED25519") == 0 || strcmp(curve, "ED448") == 0;
 }
 
 /* CKA_EC_POINT is a DER OCTET STRING; some tokens give the raw point. */
@@ -109,16 +134,24 @@ static EVP_PKEY *ec_public(struct hsmkey_object *pubobj, const char *group,
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
     EVP_PKEY *pkey = NULL;
 
-    if (pt == NULL || bld == NULL
-        || !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-                                            group, 0)
-        || !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-                                             pt->data, pt->length))
+    if (pt == NULL || bld == NULL) {
         hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: unusable CKA_EC_POINT",
                      hsmkey_object_desc(pubobj));
-    else
+    } else if (is_edwards(group)) {
+        pkey = EVP_PKEY_new_raw_public_key_ex(libctx, group, propq, pt->data,
+                                              pt->length);
+        if (pkey == NULL)
+            hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: CKA_EC_POINT is not an "
+                         "%s public key", hsmkey_object_desc(pubobj), group);
+    } else if (OSSL_PARAM_BLD_push_utf8_string(bld,
+                                               OSSL_PKEY_PARAM_GROUP_NAME,
+                                               group, 0)
+               && OSSL_PARAM_BLD_push_octet_string(bld,
+                                                   OSSL_PKEY_PARAM_PUB_KEY,
+                                                   pt->data, pt->length)) {
         pkey = from_params("EC", bld, libctx, propq,
                            hsmkey_object_desc(pubobj));
+    }
     ASN1_OCTET_STRING_free(pt);
     OSSL_PARAM_BLD_free(bld);
     return pkey;
@@ -186,7 +219,8 @@ static EVP_PKEY *build(struct hsmkey_object *obj, OSSL_LIB_CTX *libctx,
     case CKK_RSA:
         return rsa_public(obj, libctx, propq);
     case CKK_EC:
-        if (!ec_group_name(obj, group, sizeof(group)))
+    case CKK_EC_EDWARDS:
+        if (!curve_name(obj, group, sizeof(group)))
             return NULL;
         if (hsmkey_object_class(obj) == CKO_PUBLIC_KEY)
             return ec_public(obj, group, libctx, propq);
