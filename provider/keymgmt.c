@@ -261,10 +261,16 @@ static const char *ed448_kmgmt_query_operation_name(int operation_id)
     return "ED448";
 }
 
-/* EC keys sign with the algorithm named ECDSA, as in the default provider. */
+/* EC keys sign with ECDSA and derive with ECDH, as in the default provider */
 static const char *ec_kmgmt_query_operation_name(int operation_id)
 {
-    return operation_id == OSSL_OP_SIGNATURE ? HKPROV_NAMES_ECDSA : "EC";
+    switch (operation_id) {
+    case OSSL_OP_SIGNATURE:
+        return HKPROV_NAMES_ECDSA;
+    case OSSL_OP_KEYEXCH:
+        return HKPROV_NAMES_ECDH;
+    }
+    return "EC";
 }
 
 #define KMGMT_COMMON                                                          \

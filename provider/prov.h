@@ -16,6 +16,7 @@
 #define HKPROV_NAMES_RSA "RSA:rsaEncryption:1.2.840.113549.1.1.1"
 #define HKPROV_NAMES_EC "EC:id-ecPublicKey:1.2.840.10045.2.1"
 #define HKPROV_NAMES_ECDSA "ECDSA"
+#define HKPROV_NAMES_ECDH "ECDH"
 #define HKPROV_NAMES_ED25519 "ED25519:1.3.101.112"
 #define HKPROV_NAMES_ED448 "ED448:1.3.101.113"
 #define HKPROV_PROPS "provider=hsmkey"
@@ -76,6 +77,7 @@ extern const OSSL_DISPATCH hkprov_rsa_signature_functions[];
 extern const OSSL_DISPATCH hkprov_ecdsa_signature_functions[];
 extern const OSSL_DISPATCH hkprov_rsa_asym_cipher_functions[];
 extern const OSSL_DISPATCH hkprov_store_functions[];
+extern const OSSL_DISPATCH hkprov_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH hkprov_pem_decoder_functions[];
 extern const OSSL_DISPATCH hkprov_keyref_encoder_functions[];
 extern const OSSL_DISPATCH hkprov_rsa_decoder_functions[];

@@ -44,6 +44,12 @@ static const OSSL_ALGORITHM signature_algs[] = {
     { NULL, NULL, NULL, NULL }
 };
 
+static const OSSL_ALGORITHM keyexch_algs[] = {
+    { HKPROV_NAMES_ECDH, HKPROV_PROPS, hkprov_ecdh_keyexch_functions,
+      "ECDH with an EC key on a PKCS#11 token" },
+    { NULL, NULL, NULL, NULL }
+};
+
 static const OSSL_ALGORITHM asym_cipher_algs[] = {
     { HKPROV_NAMES_RSA, HKPROV_PROPS, hkprov_rsa_asym_cipher_functions,
       "RSA decryption on a PKCS#11 token" },
@@ -140,6 +146,8 @@ static const OSSL_ALGORITHM *prov_query_operation(void *provctx, int id,
         return signature_algs;
     case OSSL_OP_ASYM_CIPHER:
         return asym_cipher_algs;
+    case OSSL_OP_KEYEXCH:
+        return keyexch_algs;
     case OSSL_OP_STORE:
         return store_algs;
     case OSSL_OP_DECODER:

@@ -149,6 +149,14 @@ int hsmkey_object_decrypt(struct hsmkey_object *key, CK_MECHANISM *mech,
                           const unsigned char *in, size_t inlen,
                           unsigned char *out, size_t *outlen);
 
+/*
+ * ECDH (CKM_ECDH1_DERIVE, no KDF) of a token EC key with the peer's encoded
+ * public point; *outlen is the wanted secret length (the field size).
+ */
+int hsmkey_object_derive(struct hsmkey_object *key,
+                         const unsigned char *peer, size_t peerlen,
+                         unsigned char *out, size_t *outlen);
+
 /* ---- ECDSA signature encoding (token r||s <-> DER ECDSA-Sig-Value) ---- */
 int hsmkey_ecdsa_raw_to_der(const unsigned char *raw, size_t rawlen,
                             unsigned char *der, size_t *derlen);
