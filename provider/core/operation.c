@@ -62,14 +62,20 @@ static int session_lost(CK_RV rv)
 static CK_RV context_login(struct hsmkey_object *key, CK_SESSION_HANDLE s)
 {
     struct hsmkey_token *tok = hsmkey_object_token(key);
-    const char *src = tok->login_source;
-    struct hsmkey_pin *pin;
+    struct hsmkey_pin *pin = NULL;
+    char *src;
     CK_RV rv;
 
     if (!hsmkey_object_flag(key, CKA_ALWAYS_AUTHENTICATE, 0))
         return CKR_OK;
-    if (src == NULL || (pin = hsmkey_pin_resolve(src)) == NULL)
-        return CKR_PIN_INCORRECT;
+    pthread_mutex_lock(&tok->lock); /* a re-login may replace the string */
+    src = tok->login_source ? OPENSSL_strdup(tok->login_source) : NULL;
+    pthread_mutex_unlock(&tok->lock);
+    if (src != NULL)
+        pin = hsmkey_pin_resolve(src);
+    OPENSSL_free(src);
+    if (pin == NULL)
+        return CKR_PIN_INCORRECT; /* no PIN source to repeat the PIN from */
     rv = tok->fn->C_Login(s, CKU_CONTEXT_SPECIFIC,
                           (CK_UTF8CHAR *)hsmkey_pin_data(pin),
                           hsmkey_pin_len(pin));
@@ -95,6 +101,8 @@ static CK_RV attempt(struct hsmkey_object *key, const struct op_calls *calls,
     active = rv == CKR_OK;
     if (active && calls == &sign_calls)
         rv = context_login(key, s);
+    if (rv != CKR_OK && active)
+        *failed = "C_Login(CKU_CONTEXT_SPECIFIC)";
     if (rv == CKR_OK) {
         *failed = calls->run_name;
         rv = calls->run(tok->fn, s, in, inlen, out, len);
@@ -112,7 +120,17 @@ static int run(struct hsmkey_object *key, const struct op_calls *calls,
 {
     const char *failed = calls->init_name;
     CK_ULONG len = *outlen;
-    CK_RV rv = attempt(key, calls, mech, in, inlen, out, &len, &failed);
+    CK_RV rv;
+
+    /* The token's own list (read once per token), not a guess. */
+    if (!hsmkey_object_has_mechanism(key, mech->mechanism)) {
+        const char *m = hsmkey_ckm_name(mech->mechanism);
+
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: the token does not offer "
+                     "%s", hsmkey_object_desc(key), m ? m : "this mechanism");
+        return 0;
+    }
+    rv = attempt(key, calls, mech, in, inlen, out, &len, &failed);
 
     if (rv == CKR_USER_NOT_LOGGED_IN) {
         hsmkey_token_forget_login(hsmkey_object_token(key));
