@@ -67,10 +67,14 @@ static int bn_param_differs(const EVP_PKEY *a, const EVP_PKEY *b,
 static void explain_rsa(const EVP_PKEY *cert, const EVP_PKEY *tok,
                         struct check_result *r)
 {
-    if (bn_param_differs(cert, tok, OSSL_PKEY_PARAM_RSA_N))
+    int cbits = EVP_PKEY_get_bits(cert), tbits = EVP_PKEY_get_bits(tok);
+
+    if (cbits != tbits)
         check_set(r, CHECK_FAIL, "the certificate's modulus differs from the "
-                  "token key's (RSA %d vs RSA %d)" ANOTHER_KEY,
-                  EVP_PKEY_get_bits(cert), EVP_PKEY_get_bits(tok));
+                  "token key's (RSA %d vs RSA %d)" ANOTHER_KEY, cbits, tbits);
+    else if (bn_param_differs(cert, tok, OSSL_PKEY_PARAM_RSA_N))
+        check_set(r, CHECK_FAIL, "the certificate's modulus differs from the "
+                  "token key's" ANOTHER_KEY);
     else
         check_set(r, CHECK_FAIL, "the certificate's public exponent differs "
                   "from the token key's (same modulus)" ANOTHER_KEY);
