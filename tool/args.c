@@ -142,3 +142,42 @@ int tool_global_parse(struct tool_ctx *ctx, int *argc, char **argv,
     *argc = out;
     return 1;
 }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int tool_parse_hex(const char *cmd, const char *name, const char *hex,
+                   unsigned char *out, size_t *len)
+{
+    size_t n = 0, cap = *len;
+    int hi = -1, v;
+
+    for (const char *p = hex; *p != '\0'; p++) {
+        if (*p == ':' && hi < 0)
+            continue;
+        if ((v = hexval(*p)) < 0 || (hi >= 0 && n >= cap))
+            goto bad;
+        if (hi < 0) {
+            hi = v;
+        } else {
+            out[n++] = (unsigned char)(hi << 4 | v);
+            hi = -1;
+        }
+    }
+    if (hi >= 0 || n == 0)
+        goto bad;
+    *len = n;
+    return 1;
+bad:
+    hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s: --%s '%.80s' is not 1 to %zu "
+                 "bytes of hex (e.g. 01 or 0a1b2c)", cmd, name, hex, cap);
+    return 0;
+}

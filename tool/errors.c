@@ -70,45 +70,72 @@ static int is_hsmkey(unsigned long e)
            || (lib != NULL && strcmp(lib, "hsmkey") == 0);
 }
 
-static void print_one(FILE *out, unsigned long e, const char *data, int flags,
-                      char *last, size_t lastlen)
+struct queued {
+    unsigned long e;
+    char data[768];
+};
+
+#define QUEUE_MAX 32
+
+static void format_one(const struct queued *q, char *line, size_t len)
 {
-    char line[1024];
     const char *lib, *reason;
 
-    if (!(flags & ERR_TXT_STRING))
-        data = "";
-    if (is_hsmkey(e) && *data != '\0') {
-        snprintf(line, sizeof(line), "hsmkey: %s", data);
-    } else {
-        lib = ERR_lib_error_string(e);
-        reason = ERR_reason_error_string(e);
-        snprintf(line, sizeof(line), "hsmkey: %s: %s%s%s",
-                 lib != NULL ? lib : "OpenSSL",
-                 reason != NULL ? reason : "error",
-                 *data != '\0' ? ": " : "", data);
+    if (is_hsmkey(q->e) && q->data[0] != '\0') {
+        snprintf(line, len, "hsmkey: %s", q->data);
+        return;
     }
-    if (strcmp(line, last) == 0)
-        return; /* the same error raised twice on its way up */
-    fprintf(out, "%s\n", line);
-    snprintf(last, lastlen, "%s", line);
+    lib = ERR_lib_error_string(q->e);
+    reason = ERR_reason_error_string(q->e);
+    snprintf(line, len, "hsmkey: %s: %s%s%s", lib != NULL ? lib : "OpenSSL",
+             reason != NULL ? reason : "error", q->data[0] ? ": " : "",
+             q->data);
 }
 
-int tool_errors_report(FILE *out)
+/* Drain the queue (oldest first); *ours counts hsmkey's errors. */
+static size_t drain(struct queued *q, size_t max, size_t *ours)
 {
     const char *data;
     unsigned long e;
-    int flags, code = 0, foreign = 0;
-    char last[1024] = "";
+    int flags;
+    size_t n = 0;
 
+    *ours = 0;
     while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-        print_one(out, e, data, flags, last, sizeof(last));
-        if (code == 0 && is_hsmkey(e))
-            code = tool_exit_for_reason(ERR_GET_REASON(e));
-        else if (!is_hsmkey(e))
-            foreign = 1;
+        if (n == max)
+            continue;
+        q[n].e = e;
+        snprintf(q[n].data, sizeof(q[n].data), "%s",
+                 (flags & ERR_TXT_STRING) && data != NULL ? data : "");
+        *ours += is_hsmkey(e);
+        n++;
+    }
+    return n;
+}
+
+/*
+ * When hsmkey raised anything, only its messages are printed: they name the
+ * culprit, while OpenSSL's own queue also holds noise of libraries loaded
+ * into the process (a PKCS#11 module probing for engines, say).
+ */
+int tool_errors_report(FILE *out)
+{
+    static struct queued q[QUEUE_MAX];
+    char line[1024], last[1024] = "";
+    size_t ours, n = drain(q, QUEUE_MAX, &ours);
+    int code = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (ours > 0 && !is_hsmkey(q[i].e))
+            continue;
+        if (code == 0 && is_hsmkey(q[i].e))
+            code = tool_exit_for_reason(ERR_GET_REASON(q[i].e));
+        format_one(&q[i], line, sizeof(line));
+        if (strcmp(line, last) != 0)
+            fprintf(out, "%s\n", line);
+        snprintf(last, sizeof(last), "%s", line);
     }
     if (code != 0)
         return code;
-    return foreign ? TOOL_EXIT_USAGE : TOOL_EXIT_TOKEN;
+    return n > 0 ? TOOL_EXIT_USAGE : TOOL_EXIT_TOKEN;
 }

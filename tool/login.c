@@ -71,29 +71,34 @@ static int read_no_echo(const char *prompt, char *buf, size_t len)
     return ok;
 }
 
-static struct hsmkey_pin *ask(const char *label)
+struct hsmkey_pin *tool_ask_secret(const char *prompt)
 {
-    char buf[HSMKEY_PIN_MAX + 2], prompt[128];
+    char buf[HSMKEY_PIN_MAX + 2];
     struct hsmkey_pin *pin = NULL;
     size_t n;
 
-    snprintf(prompt, sizeof(prompt), "PIN for token '%s': ", label);
-    /* setvbuf: stdin's own buffer would keep a copy of the line. */
+    /* Unbuffered: stdin's own buffer would keep a copy of the line. */
     setvbuf(stdin, NULL, _IONBF, 0);
     if (!read_no_echo(prompt, buf, sizeof(buf))) {
-        hsmkey_raise(HSMKEY_R_LOGIN, "token '%s': no PIN was entered",
-                     label);
+        hsmkey_raise(HSMKEY_R_LOGIN, "%snothing was entered", prompt);
         goto done;
     }
     n = strcspn(buf, "\r\n");
     if (n == 0)
-        hsmkey_raise(HSMKEY_R_LOGIN, "token '%s': the PIN entered is empty",
-                     label);
+        hsmkey_raise(HSMKEY_R_LOGIN, "%sthe answer is empty", prompt);
     else
         pin = hsmkey_pin_from_bytes(buf, n);
 done:
     OPENSSL_cleanse(buf, sizeof(buf));
     return pin;
+}
+
+static struct hsmkey_pin *ask(const char *label)
+{
+    char prompt[128];
+
+    snprintf(prompt, sizeof(prompt), "PIN for token '%.64s': ", label);
+    return tool_ask_secret(prompt);
 }
 
 struct hsmkey_pin *tool_pin_prompt(const char *token_label, void *arg)

@@ -95,6 +95,13 @@ int tool_opts_parse(const char *cmd, int argc, char **argv,
 int tool_opt_required(const char *cmd, const char *name, const char *value);
 
 /*
+ * Hex ("0a1b2c", colons between bytes allowed) into out[*len]; *len is the
+ * capacity on entry and the byte count on return.  Raises naming --name.
+ */
+int tool_parse_hex(const char *cmd, const char *name, const char *hex,
+                   unsigned char *out, size_t *len);
+
+/*
  * The global options, wherever they appear (before "--"): they are taken
  * out of argv, the rest is moved up and *argc updated.  --module and
  * --pin-source need a value; --help/-h sets *help; --version sets *version.
@@ -200,6 +207,17 @@ struct hsmkey_object *tool_find_one(struct tool_ctx *ctx, const char *uri,
  * PIN typed at the prompt travels only inside the in-memory URI.
  */
 EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg);
+
+/*
+ * After keygen / import: write the key-reference file out (may be NULL),
+ * print the key's URI (text) or {label, id, type, uri, keyref, replaced}
+ * (--json), and a one-line account starting with verb on stderr.
+ */
+int tool_newkey_report(struct tool_ctx *ctx, const struct hsmkey_object *obj,
+                       const char *verb, const char *out, size_t replaced);
+
+/* Ask for a secret on the terminal without echo; NULL + raise. */
+struct hsmkey_pin *tool_ask_secret(const char *prompt);
 
 /* Write a key-reference file for uri (mode 0644, replaced if present). */
 int tool_write_keyref(const char *path, const char *uri);

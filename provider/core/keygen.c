@@ -113,13 +113,12 @@ static void templates(const struct hsmkey_keyspec *spec,
 
     prov_add_bool(pub, CKA_TOKEN, 1);
     prov_add_bool(pub, CKA_PRIVATE, 0);
-    prov_add_bool(pub, CKA_VERIFY, 1);
     prov_add(pub, CKA_LABEL, nk->label, lablen);
     prov_add_bool(priv, CKA_TOKEN, 1);
     prov_add_bool(priv, CKA_PRIVATE, 1);
     prov_add_bool(priv, CKA_SENSITIVE, 1);
     prov_add_bool(priv, CKA_EXTRACTABLE, 0);
-    prov_add_bool(priv, CKA_SIGN, 1);
+    prov_add_usage(pub, priv, spec->type);
     prov_add(priv, CKA_LABEL, nk->label, lablen);
     if (nk->id != NULL) {
         prov_add(pub, CKA_ID, nk->id, nk->idlen);
@@ -128,13 +127,9 @@ static void templates(const struct hsmkey_keyspec *spec,
     if (spec->type == CKK_RSA) {
         prov_add_ulong(pub, CKA_MODULUS_BITS, &g->bits);
         prov_add(pub, CKA_PUBLIC_EXPONENT, g->exponent, 3);
-        prov_add_bool(pub, CKA_ENCRYPT, 1);
-        prov_add_bool(priv, CKA_DECRYPT, 1);
         return;
     }
     prov_add(pub, CKA_EC_PARAMS, g->params, g->paramslen);
-    if (spec->type == CKK_EC)
-        prov_add_bool(priv, CKA_DERIVE, 1);
 }
 
 /* The public half as a software key, to derive the id from. */

@@ -34,6 +34,24 @@ void prov_add_ulong(struct prov_tmpl *t, CK_ATTRIBUTE_TYPE type,
     prov_add(t, type, v, sizeof(*v));
 }
 
+/*
+ * Usage flags fitting the key type, every one set explicitly (tokens have
+ * generous defaults): RSA sign + decrypt, EC sign + derive, EdDSA sign.
+ */
+void prov_add_usage(struct prov_tmpl *pub, struct prov_tmpl *priv,
+                    CK_KEY_TYPE type)
+{
+    int rsa = type == CKK_RSA;
+
+    prov_add_bool(pub, CKA_VERIFY, 1);
+    prov_add_bool(pub, CKA_ENCRYPT, rsa);
+    prov_add_bool(pub, CKA_WRAP, 0);
+    prov_add_bool(priv, CKA_SIGN, 1);
+    prov_add_bool(priv, CKA_DECRYPT, rsa);
+    prov_add_bool(priv, CKA_DERIVE, type == CKK_EC);
+    prov_add_bool(priv, CKA_UNWRAP, 0);
+}
+
 void prov_raise(struct prov_job *job, const char *call, CK_RV rv)
 {
     hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': %s: %s", job->tok->label,
@@ -98,6 +116,7 @@ int prov_begin(struct prov_job *job, struct hsmkey_token *tok,
                size_t idlen)
 {
     char what[128];
+    size_t n;
 
     memset(job, 0, sizeof(*job));
     job->tok = tok;
@@ -110,7 +129,9 @@ int prov_begin(struct prov_job *job, struct hsmkey_token *tok,
         return 0;
     if (id == NULL)
         return 1;
-    snprintf(what, sizeof(what), "this id (%zu bytes)", idlen);
+    n = snprintf(what, sizeof(what), "id ");
+    for (size_t i = 0; i < idlen && i < 20; i++)
+        n += snprintf(what + n, sizeof(what) - n, "%02x", id[i]);
     return find_keys(job, CKA_ID, id, idlen, what);
 }
 

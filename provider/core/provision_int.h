@@ -24,6 +24,10 @@ void prov_add_bool(struct prov_tmpl *t, CK_ATTRIBUTE_TYPE type, int v);
 void prov_add_ulong(struct prov_tmpl *t, CK_ATTRIBUTE_TYPE type,
                     const CK_ULONG *v);
 
+/* CKA_SIGN/DECRYPT/DERIVE/UNWRAP, CKA_VERIFY/ENCRYPT/WRAP for the type. */
+void prov_add_usage(struct prov_tmpl *pub, struct prov_tmpl *priv,
+                    CK_KEY_TYPE type);
+
 /* One creation on one token: the session and the objects it replaces. */
 struct prov_job {
     struct hsmkey_token *tok;
