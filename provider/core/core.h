@@ -20,8 +20,6 @@ struct hsmkey_core {
 
     pthread_mutex_t lock; /* init state, module list, token list */
     CK_FUNCTION_LIST **modules; /* NULL-terminated; NULL until first use */
-    /* Bumped at every (re)initialization; handles of older epochs are dead. */
-    atomic_ulong epoch;
     /* Fork generation the modules were initialized in (0: never). */
     atomic_ulong ready_gen;
 
@@ -39,13 +37,18 @@ struct hsmkey_token {
     char label[33]; /* info.label without its blank padding */
     int present;
 
+    /* Bumped whenever the token's sessions, handles and login became
+     * invalid: module re-initialized (fork), token removed or re-inserted. */
+    atomic_ulong gen;
+    atomic_int lost; /* the token said it is gone: look again before use */
+
     pthread_mutex_t lock;   /* pool, login state, mechanism cache */
     CK_SESSION_HANDLE *pool;
     size_t npool, cappool;
-    unsigned long pool_epoch;
+    unsigned long pool_gen;
 
     pthread_mutex_t login_lock; /* one C_Login at a time; no prompt inside */
-    unsigned long login_epoch;  /* epoch of the successful login, 0: none */
+    unsigned long login_gen;    /* gen of the successful login, 0: none */
     char *login_source;         /* pin source that worked, for re-login */
     unsigned char bad_pin[32];  /* salted SHA-256 of a refused PIN */
     unsigned char pin_salt[16];
@@ -61,14 +64,23 @@ unsigned long hsmkey_fork_generation(void);
 int hsmkey_process_exiting(void);
 /* Initialize (or re-initialize after fork) the modules and scan tokens. */
 int hsmkey_core_ensure(struct hsmkey_core *core);
-static inline unsigned long hsmkey_core_epoch(struct hsmkey_core *core)
+static inline unsigned long hsmkey_token_gen(struct hsmkey_token *tok)
 {
-    return atomic_load(&core->epoch);
+    return atomic_load(&tok->gen);
 }
 
 /* token.c */
-/* (Re)discover the tokens of the started modules; core->lock held. */
-int hsmkey_token_scan(struct hsmkey_core *core);
+/*
+ * (Re)discover the tokens of the started modules; core->lock held.
+ * reset_all: every token starts over (after a module re-initialization);
+ * else only tokens that appeared, moved or vanished do.
+ */
+int hsmkey_token_scan(struct hsmkey_core *core, int reset_all);
+/* Forget sessions (closing them if close_sessions), handles and login. */
+void hsmkey_token_reset(struct hsmkey_token *tok, int close_sessions);
+/* After the token said it was removed: start it over and look again;
+ * 1 when it is present again. */
+int hsmkey_token_recover(struct hsmkey_token *tok);
 struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
                                       CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
                                       const CK_TOKEN_INFO *info);
@@ -77,8 +89,8 @@ int hsmkey_token_needs_login(const struct hsmkey_token *tok);
 int hsmkey_token_is_logged_in(struct hsmkey_token *tok);
 void hsmkey_token_forget_login(struct hsmkey_token *tok);
 
-/* session.c: drop all pooled sessions of an older epoch (after re-init). */
-void hsmkey_token_pool_reset(struct hsmkey_token *tok);
+/* session.c: empty the pool; close_sessions: C_CloseSession each first. */
+void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions);
 
 /* object.c */
 struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,

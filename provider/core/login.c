@@ -20,18 +20,18 @@ int hsmkey_token_needs_login(const struct hsmkey_token *tok)
 
 int hsmkey_token_is_logged_in(struct hsmkey_token *tok)
 {
-    unsigned long epoch;
+    unsigned long gen;
 
     pthread_mutex_lock(&tok->lock);
-    epoch = tok->login_epoch;
+    gen = tok->login_gen;
     pthread_mutex_unlock(&tok->lock);
-    return epoch != 0 && epoch == hsmkey_core_epoch(tok->core);
+    return gen != 0 && gen == hsmkey_token_gen(tok);
 }
 
 void hsmkey_token_forget_login(struct hsmkey_token *tok)
 {
     pthread_mutex_lock(&tok->lock);
-    tok->login_epoch = 0;
+    tok->login_gen = 0;
     pthread_mutex_unlock(&tok->lock);
 }
 
@@ -107,14 +107,14 @@ static CK_RV login_call(struct hsmkey_token *tok, const struct hsmkey_pin *pin)
 static int login_locked(struct hsmkey_token *tok, const struct hsmkey_pin *pin,
                         const unsigned char hash[32], const char *source)
 {
-    unsigned long epoch = hsmkey_core_epoch(tok->core);
+    unsigned long gen = hsmkey_token_gen(tok);
     CK_RV rv = login_call(tok, pin);
 
     if (rv == CKR_FUNCTION_FAILED)
         return 0;
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
         pthread_mutex_lock(&tok->lock);
-        tok->login_epoch = epoch;
+        tok->login_gen = gen;
         if (source != NULL && tok->login_source != source) {
             OPENSSL_free(tok->login_source);
             tok->login_source = OPENSSL_strdup(source);

@@ -72,7 +72,6 @@ struct hsmkey_core *hsmkey_core_new(const char *module_path,
         && (core->pin_source = OPENSSL_strdup(pin_source)) == NULL)
         goto err;
     pthread_mutex_init(&core->lock, NULL);
-    atomic_init(&core->epoch, 0);
     atomic_init(&core->ready_gen, 0);
     return core;
 err:
@@ -182,8 +181,7 @@ static int start_locked(struct hsmkey_core *core, unsigned long gen)
     if (!initialize_modules(core))
         return 0;
     pthread_once(&exit_once, install_exit_handler);
-    atomic_fetch_add(&core->epoch, 1);
-    if (!hsmkey_token_scan(core))
+    if (!hsmkey_token_scan(core, 1))
         return 0;
     atomic_store(&core->ready_gen, gen);
     return 1;

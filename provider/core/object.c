@@ -3,8 +3,9 @@
  *
  * Everything the hot path and the public-key side need is read here, so a
  * signature costs no C_GetAttributeValue.  The handle is refreshed (found
- * again by class, key type, id and label) only when the module was
- * re-initialized, which a cheap epoch comparison detects.
+ * again by class, key type, id and label) only when the token started over
+ * (module re-initialized, token re-inserted), which a cheap comparison of
+ * the token's generation detects.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@ struct hsmkey_object {
     struct hsmkey_token *tok;
     pthread_mutex_t lock; /* handle refresh and the public key cache */
     CK_OBJECT_HANDLE handle;
-    unsigned long epoch;
+    unsigned long gen;
     CK_OBJECT_CLASS cls;
     CK_KEY_TYPE ktype;
     CK_ATTRIBUTE attrs[24];
@@ -111,7 +112,7 @@ struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
     atomic_init(&obj->refs, 1);
     obj->tok = tok;
     obj->handle = h;
-    obj->epoch = hsmkey_core_epoch(tok->core);
+    obj->gen = hsmkey_token_gen(tok);
     pthread_mutex_init(&obj->lock, NULL);
     hsmkey_err_set_mark(); /* the module's own library errors stay out */
     if (!read_attributes(obj, s)) {
@@ -236,11 +237,11 @@ static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
 
 int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
 {
-    unsigned long epoch = hsmkey_core_epoch(obj->tok->core);
+    unsigned long gen = hsmkey_token_gen(obj->tok);
     int ok = 1;
 
     pthread_mutex_lock(&obj->lock);
-    if (obj->epoch != epoch) {
+    if (obj->gen != gen) {
         CK_OBJECT_HANDLE h;
 
         pthread_mutex_unlock(&obj->lock);
@@ -248,7 +249,7 @@ int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
             return 0;
         pthread_mutex_lock(&obj->lock);
         obj->handle = h;
-        obj->epoch = epoch;
+        obj->gen = gen;
     }
     *out = obj->handle;
     pthread_mutex_unlock(&obj->lock);

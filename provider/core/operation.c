@@ -49,10 +49,20 @@ static const struct op_calls sign_calls = { "C_SignInit", "C_Sign", sign_init,
 static const struct op_calls decrypt_calls = { "C_DecryptInit", "C_Decrypt",
                                                decrypt_init, decrypt_run };
 
+/* Not a token answer: the failure was raised before the token was asked. */
+#define HSMKEY_CKR_RAISED (CKR_VENDOR_DEFINED | 0x48534bUL)
+
 /* The session itself is unusable: take another one and try again. */
 static int session_lost(CK_RV rv)
 {
     return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED;
+}
+
+/* The token went away (pulled, HSM restarted): look for it again. */
+static int token_lost(CK_RV rv)
+{
+    return rv == CKR_DEVICE_REMOVED || rv == CKR_TOKEN_NOT_PRESENT
+           || rv == CKR_SLOT_ID_INVALID;
 }
 
 /*
@@ -94,7 +104,7 @@ static CK_RV attempt(struct hsmkey_object *key, const struct op_calls *calls,
     int active;
 
     if (!hsmkey_object_handle(key, &h) || !hsmkey_token_session_get(tok, &s))
-        return CKR_FUNCTION_FAILED; /* raised already */
+        return HSMKEY_CKR_RAISED;
     *failed = calls->init_name;
     hsmkey_err_set_mark();
     rv = calls->init(tok->fn, s, mech, h);
@@ -114,38 +124,60 @@ static CK_RV attempt(struct hsmkey_object *key, const struct op_calls *calls,
     return rv;
 }
 
+/*
+ * After a failed first attempt: recover what the token's answer says was
+ * lost (session, login, the token itself) and try once more.  A signature
+ * or decryption is safe to repeat; a wrong PIN is never retried (login.c).
+ */
+static CK_RV retry(struct hsmkey_object *key, const struct op_calls *calls,
+                   CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
+                   unsigned char *out, CK_ULONG *len, const char **failed,
+                   CK_RV rv)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(key);
+    int gone = token_lost(rv)
+               || (rv == HSMKEY_CKR_RAISED && atomic_load(&tok->lost));
+
+    if (rv == CKR_USER_NOT_LOGGED_IN) {
+        hsmkey_token_forget_login(tok);
+        if (!hsmkey_token_login(tok, NULL))
+            return HSMKEY_CKR_RAISED;
+    } else if (gone) {
+        if (!hsmkey_token_recover(tok))
+            return HSMKEY_CKR_RAISED;
+    } else if (!session_lost(rv)) {
+        return rv;
+    }
+    return attempt(key, calls, mech, in, inlen, out, len, failed);
+}
+
 static int run(struct hsmkey_object *key, const struct op_calls *calls,
                CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
                unsigned char *out, size_t *outlen)
 {
+    struct hsmkey_token *tok = hsmkey_object_token(key);
     const char *failed = calls->init_name;
+    const char *m = hsmkey_ckm_name(mech->mechanism);
     CK_ULONG len = *outlen;
     CK_RV rv;
 
     /* The token's own list (read once per token), not a guess. */
     if (!hsmkey_object_has_mechanism(key, mech->mechanism)) {
-        const char *m = hsmkey_ckm_name(mech->mechanism);
-
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: the token does not offer "
                      "%s", hsmkey_object_desc(key), m ? m : "this mechanism");
         return 0;
     }
+    /* Gone at the last try: look again first (fails fast while absent). */
+    if (atomic_load(&tok->lost) && !hsmkey_token_recover(tok))
+        return 0;
     rv = attempt(key, calls, mech, in, inlen, out, &len, &failed);
-
-    if (rv == CKR_USER_NOT_LOGGED_IN) {
-        hsmkey_token_forget_login(hsmkey_object_token(key));
-        if (!hsmkey_token_login(hsmkey_object_token(key), NULL))
-            return 0;
-    }
-    if (rv == CKR_USER_NOT_LOGGED_IN || session_lost(rv)) {
+    if (rv != CKR_OK) {
         len = *outlen;
-        rv = attempt(key, calls, mech, in, inlen, out, &len, &failed);
+        rv = retry(key, calls, mech, in, inlen, out, &len, &failed, rv);
     }
-    if (rv == CKR_FUNCTION_FAILED && failed == calls->init_name)
+    if (rv == HSMKEY_CKR_RAISED)
         return 0;
     if (rv != CKR_OK) {
-        const char *m = hsmkey_ckm_name(mech->mechanism);
-
         hsmkey_raise(rv == CKR_MECHANISM_INVALID ? HSMKEY_R_UNSUPPORTED
                                                  : HSMKEY_R_PKCS11,
                      "%s: %s(%s): %s", hsmkey_object_desc(key), failed,

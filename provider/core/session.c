@@ -3,30 +3,41 @@
  *
  * The pool lock guards only the array; sessions are opened, used and closed
  * outside it, so a slow token call never blocks another thread's get/put.
- * Sessions of an older epoch (before a re-initialization) are forgotten,
- * never closed: their handles belong to a finalized module instance.
+ * Sessions of an older token generation are forgotten: after a module
+ * re-initialization their handles belong to a finalized module instance
+ * (and may be reused by new sessions), so they are never closed then.
  */
 #include <openssl/crypto.h>
 
 #include "core.h"
 
-void hsmkey_token_pool_reset(struct hsmkey_token *tok)
+void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions)
 {
+    CK_SESSION_HANDLE *old = NULL;
+    size_t n = 0;
+
     pthread_mutex_lock(&tok->lock);
+    if (close_sessions && tok->npool > 0
+        && (old = OPENSSL_memdup(tok->pool, tok->npool * sizeof(*old)))
+               != NULL)
+        n = tok->npool;
     tok->npool = 0;
-    tok->pool_epoch = hsmkey_core_epoch(tok->core);
+    tok->pool_gen = hsmkey_token_gen(tok);
     pthread_mutex_unlock(&tok->lock);
+    for (size_t i = 0; i < n; i++)
+        tok->fn->C_CloseSession(old[i]);
+    OPENSSL_free(old);
 }
 
 static int pool_pop(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
 {
-    unsigned long epoch = hsmkey_core_epoch(tok->core);
+    unsigned long gen = hsmkey_token_gen(tok);
     int found = 0;
 
     pthread_mutex_lock(&tok->lock);
-    if (tok->pool_epoch != epoch) {
+    if (tok->pool_gen != gen) {
         tok->npool = 0;
-        tok->pool_epoch = epoch;
+        tok->pool_gen = gen;
     }
     if (tok->npool > 0) {
         *out = tok->pool[--tok->npool];
@@ -49,9 +60,12 @@ int hsmkey_token_session_get(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
     if (rv == CKR_TOKEN_WRITE_PROTECTED)
         rv = tok->fn->C_OpenSession(tok->slot, CKF_SERIAL_SESSION, NULL, NULL,
                                     out);
+    if (rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED
+        || rv == CKR_SLOT_ID_INVALID)
+        atomic_store(&tok->lost, 1);
     if (rv != CKR_OK) {
-        hsmkey_raise(rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_REMOVED
-                         ? HSMKEY_R_TOKEN_NOT_FOUND : HSMKEY_R_PKCS11,
+        hsmkey_raise(atomic_load(&tok->lost) ? HSMKEY_R_TOKEN_NOT_FOUND
+                                             : HSMKEY_R_PKCS11,
                      "token '%s': C_OpenSession: %s", tok->label,
                      hsmkey_ckr_name(rv));
         return 0;
@@ -65,7 +79,7 @@ static int pool_push(struct hsmkey_token *tok, CK_SESSION_HANDLE s)
     int kept = 0;
 
     pthread_mutex_lock(&tok->lock);
-    if (tok->pool_epoch == hsmkey_core_epoch(tok->core)) {
+    if (tok->pool_gen == hsmkey_token_gen(tok)) {
         if (tok->npool == tok->cappool) {
             size_t cap = tok->cappool ? tok->cappool * 2 : 8;
 
@@ -80,7 +94,7 @@ static int pool_push(struct hsmkey_token *tok, CK_SESSION_HANDLE s)
             kept = 1;
         }
     } else {
-        kept = 1; /* stale: forget it, the module instance is gone */
+        kept = 1; /* stale: forget it (see the header) */
     }
     pthread_mutex_unlock(&tok->lock);
     return kept;

@@ -32,6 +32,7 @@ struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
         return NULL;
     }
     tok->core = core;
+    atomic_init(&tok->gen, 1);
     tok->fn = fn;
     tok->slot = slot;
     tok->info = *info;
@@ -70,15 +71,23 @@ static int same_token(const struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
                      sizeof(info->manufacturerID)) == 0;
 }
 
+void hsmkey_token_reset(struct hsmkey_token *tok, int close_sessions)
+{
+    atomic_fetch_add(&tok->gen, 1);
+    hsmkey_token_forget_login(tok);
+    hsmkey_token_pool_reset(tok, close_sessions);
+}
+
 static int add_token(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
                      CK_SLOT_ID slot, const CK_TOKEN_INFO *info,
-                     const CK_INFO *minfo)
+                     const CK_INFO *minfo, int reset_all)
 {
     struct hsmkey_token *tok = NULL;
     struct hsmkey_token **grown;
 
     for (size_t i = 0; i < core->ntokens && tok == NULL; i++)
-        if (!core->tokens[i]->present && same_token(core->tokens[i], fn, info))
+        if (core->tokens[i]->present <= 0
+            && same_token(core->tokens[i], fn, info))
             tok = core->tokens[i];
     if (tok == NULL) {
         grown = OPENSSL_realloc(core->tokens,
@@ -92,18 +101,20 @@ static int add_token(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
             return 0;
         core->tokens[core->ntokens++] = tok;
     }
+    /* present: 1 seen now; 0 was there before this scan; -1 was absent */
+    if (reset_all || tok->present < 0 || tok->slot != slot)
+        hsmkey_token_reset(tok, 0);
     tok->slot = slot;
     tok->info = *info;
     tok->module_info = *minfo;
     tok->present = 1;
     if (fn->C_GetSlotInfo(slot, &tok->slot_info) != CKR_OK)
         memset(&tok->slot_info, 0, sizeof(tok->slot_info));
-    hsmkey_token_forget_login(tok);
-    hsmkey_token_pool_reset(tok);
     return 1;
 }
 
-static int scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn)
+static int scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
+                       int reset_all)
 {
     CK_SLOT_ID *slots = NULL;
     CK_ULONG n = 0;
@@ -131,7 +142,7 @@ static int scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn)
         /* A token pulled between the two calls is simply not there. */
         if (fn->C_GetTokenInfo(slots[i], &info) != CKR_OK)
             continue;
-        if (!add_token(core, fn, slots[i], &info, &minfo))
+        if (!add_token(core, fn, slots[i], &info, &minfo, reset_all))
             goto done;
     }
     ok = 1;
@@ -140,14 +151,42 @@ done:
     return ok;
 }
 
-int hsmkey_token_scan(struct hsmkey_core *core)
+int hsmkey_token_scan(struct hsmkey_core *core, int reset_all)
 {
+    int ok = 1;
+
     for (size_t i = 0; i < core->ntokens; i++)
-        core->tokens[i]->present = 0;
-    for (size_t i = 0; core->modules[i] != NULL; i++)
-        if (!scan_module(core, core->modules[i]))
-            return 0;
-    return 1;
+        core->tokens[i]->present = core->tokens[i]->present > 0 ? 0 : -1;
+    for (size_t i = 0; ok && core->modules[i] != NULL; i++)
+        ok = scan_module(core, core->modules[i], reset_all);
+    for (size_t i = 0; i < core->ntokens; i++) {
+        if (core->tokens[i]->present == 0) { /* gone since the last scan */
+            hsmkey_token_reset(core->tokens[i], 0);
+            core->tokens[i]->present = -1;
+        }
+    }
+    return ok;
+}
+
+int hsmkey_token_recover(struct hsmkey_token *tok)
+{
+    struct hsmkey_core *core = tok->core;
+    int present;
+
+    /* Its sessions died with it: close what is left, log in again later. */
+    atomic_store(&tok->lost, 0);
+    hsmkey_token_reset(tok, 1);
+    pthread_mutex_lock(&core->lock);
+    tok->present = -1;
+    hsmkey_token_scan(core, 0);
+    present = tok->present > 0;
+    pthread_mutex_unlock(&core->lock);
+    if (!present) {
+        atomic_store(&tok->lost, 1);
+        hsmkey_raise(HSMKEY_R_TOKEN_NOT_FOUND, "token '%s' is not present "
+                     "(removed, or its device is unreachable)", tok->label);
+    }
+    return present;
 }
 
 static int module_matches(P11KitUri *uri, const struct hsmkey_token *tok)
@@ -176,7 +215,7 @@ static int token_matches(P11KitUri *uri, struct hsmkey_token *tok)
 {
     CK_SLOT_ID want_slot;
 
-    if (!tok->present || !(tok->info.flags & CKF_TOKEN_INITIALIZED))
+    if (tok->present <= 0 || !(tok->info.flags & CKF_TOKEN_INITIALIZED))
         return 0;
     if (uri == NULL)
         return 1;
