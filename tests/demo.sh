@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# tests/demo.sh -- hsmkey end to end on a fresh Debian 12 machine:
+# installs what is needed, builds, makes a throwaway SoftHSM2 token with two
+# node keys on it, a dev CA on disk, a certificate per node, and runs mutual
+# TLS between node1 (openssl s_server) and node2 (openssl s_client), each
+# using its key on the token through the hsmkey provider.
+#
+#   tests/demo.sh           install packages, build into ./build, run the demo
+#   tests/demo.sh --test    only run it against an existing build (meson test)
+# Environment: HSMKEY_BUILD (build dir, default ./build), HSMKEY_KEEP_TMP=1.
+set -euo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mode=full
+case "${1:-}" in
+--test) mode=test ;;
+"") ;;
+*)
+    echo "usage: tests/demo.sh [--test]" >&2
+    exit 2
+    ;;
+esac
+
+if [ -t 1 ]; then
+    step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n== %s\n' "$*"; }
+fi
+run() { printf '   $ %s\n' "$*"; "$@"; }
+die() {
+    echo "demo: FAILED: $*" >&2
+    exit 1
+}
+
+build=${HSMKEY_BUILD:-$src/build}
+if [ "$mode" = full ]; then
+    step "Installing packages (apt-get)"
+    "$src/tests/deps.sh"
+    step "Building into $build"
+    if [ -f "$build/build.ninja" ]; then
+        run meson setup --reconfigure "$build" "$src" >/dev/null
+    else
+        run meson setup "$build" "$src" >/dev/null
+    fi
+    run meson compile -C "$build" >/dev/null
+fi
+provider=$build/provider/hsmkey.so
+[ -s "$provider" ] || die "$provider is not built"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-demo.XXXXXX")
+srv_pid=
+cleanup() {
+    [ -z "$srv_pid" ] || kill "$srv_pid" 2>/dev/null || true
+    if [ -n "${HSMKEY_KEEP_TMP:-}" ]; then
+        echo "demo: files kept in $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+cd "$work"
+
+step "A throwaway SoftHSM2 token in $work/token (nothing in /var/lib/softhsm)"
+HSMKEY_SO=$provider HSMKEY_TOKEN_KEYS=none \
+    run "$src/softhsm-conf/mktoken.sh" "$work/token" demo-cluster
+. "$work/token/token.vars"
+export SOFTHSM2_CONF OPENSSL_CONF=$TOKEN_OPENSSL_CNF
+echo "   SOFTHSM2_CONF=$SOFTHSM2_CONF"
+echo "   OPENSSL_CONF=$OPENSSL_CONF  (loads the default and hsmkey providers,"
+echo "   PIN from $TOKEN_PIN_FILE)"
+
+step "Two node keys generated inside the token (never extractable)"
+for n in node1:11:EC:prime256v1 node2:12:rsa:2048; do
+    IFS=: read -r node id type curve <<<"$n"
+    printf '   $ pkcs11-tool --keypairgen --key-type %s --label %s-key --id %s\n' \
+        "$type${curve:+:$curve}" "$node" "$id"
+    pkcs11-tool --module "$TOKEN_MODULE" --token-label demo-cluster \
+        --login --pin "$(head -1 "$TOKEN_PIN_FILE")" --keypairgen \
+        --key-type "$type${curve:+:$curve}" --label "$node-key" --id "$id" \
+        >/dev/null 2>"$work/pkcs11-tool.err" ||
+        die "pkcs11-tool keypairgen: $(cat "$work/pkcs11-tool.err")"
+done
+pkcs11-tool --module "$TOKEN_MODULE" --token-label demo-cluster \
+    --list-objects --type pubkey 2>/dev/null | sed 's/^/   | /'
+
+step "A development CA, on disk (ca.pem, ca.key)"
+OPENSSL_CONF=/dev/null run openssl req -x509 -newkey ec \
+    -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+    -days 30 -subj "/O=hsmkey demo/CN=demo CA" \
+    -addext basicConstraints=critical,CA:TRUE \
+    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+chmod 0600 ca.key
+
+for node in node1 node2; do
+    key="pkcs11:token=demo-cluster;object=$node-key;type=private"
+    step "$node: CSR signed by its token key, certificate from the CA"
+    run openssl req -new -key "$key" -subj "/CN=$node.demo.test" \
+        -out "$node.csr"
+    ku=digitalSignature
+    [ "$node" = node1 ] || ku=digitalSignature,keyEncipherment # RSA key
+    cat >"$node.ext" <<EOF
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,$ku
+extendedKeyUsage = serverAuth,clientAuth
+subjectAltName = DNS:$node.demo.test,IP:127.0.0.1
+EOF
+    OPENSSL_CONF=/dev/null run openssl x509 -req -in "$node.csr" -CA ca.pem \
+        -CAkey ca.key -CAcreateserial -days 30 -extfile "$node.ext" \
+        -out "$node.pem" 2>/dev/null
+    openssl x509 -in "$node.pem" -noout -subject -issuer -ext subjectAltName |
+        sed 's/^/   | /'
+done
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+step "node1 serves TLS on 127.0.0.1:$port and demands a client certificate"
+printf '   $ openssl s_server -accept 127.0.0.1:%s -cert node1.pem -key %s -CAfile ca.pem -Verify 1 -verify_return_error -rev -naccept 1\n' \
+    "$port" "pkcs11:token=demo-cluster;object=node1-key;type=private"
+openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev \
+    -cert node1.pem -key "pkcs11:token=demo-cluster;object=node1-key;type=private" \
+    -CAfile ca.pem -Verify 1 -verify_return_error \
+    </dev/null >server.out 2>server.err &
+srv_pid=$!
+for _ in $(seq 100); do
+    grep -q '^ACCEPT' server.out 2>/dev/null && break
+    kill -0 "$srv_pid" 2>/dev/null || break
+    sleep 0.1
+done
+grep -q '^ACCEPT' server.out || die "s_server did not start: $(cat server.err)"
+
+step "node2 connects with its own token key (mutual TLS) and sends a line"
+printf '   $ openssl s_client -connect 127.0.0.1:%s -cert node2.pem -key %s -CAfile ca.pem -verify_return_error -verify_hostname node1.demo.test\n' \
+    "$port" "pkcs11:token=demo-cluster;object=node2-key;type=private"
+printf 'hello from node2\nCLOSE\n' |
+    timeout 60 openssl s_client -connect "127.0.0.1:$port" -ign_eof \
+        -cert node2.pem -key "pkcs11:token=demo-cluster;object=node2-key;type=private" \
+        -CAfile ca.pem -verify_return_error -verify_hostname node1.demo.test \
+        >client.out 2>client.err || die "s_client failed: $(cat client.err)"
+wait "$srv_pid" || die "s_server failed: $(cat server.err)"
+srv_pid=
+
+echo "   node2 saw:"
+grep -E '^(New, |Peer signature type|Verification:|Verified peername)' \
+    client.out | sed 's/^/   | /'
+echo "   node1 saw:"
+grep -E '^(Protocol version|Peer certificate|Signature type|Verification)' \
+    server.err | sed 's/^/   | /'
+reply=$(grep -ao '2edon morf olleh' client.out | head -1) ||
+    die "no reply from node1"
+echo "   node1 answered (the line reversed): $reply"
+grep -q '^Verification: OK' client.out || die "node2 did not verify node1"
+grep -q '^Verification: OK' server.err || die "node1 did not verify node2"
+
+hsmkey=$build/tool/hsmkey
+if [ -x "$hsmkey" ] && "$hsmkey" check --help >/dev/null 2>&1; then
+    for node in node1 node2; do
+        step "hsmkey check: $node's certificate, CA and token key belong together"
+        run "$hsmkey" check --cert "$node.pem" --ca ca.pem \
+            --key "pkcs11:token=demo-cluster;object=$node-key;type=private" \
+            --host "$node.demo.test" --pin-source "file:$TOKEN_PIN_FILE" ||
+            die "hsmkey check $node"
+    done
+fi
+
+step "Done: mutual TLS between two nodes whose private keys never left the token"

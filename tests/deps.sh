@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# tests/deps.sh -- install with apt-get what building, the demo and the tests
+# need on Debian 12 (run as root, or with sudo available).
+# HSMKEY_SKIP_APT=1 skips it (a machine set up by hand).
+set -euo pipefail
+
+packages=(
+    build-essential meson ninja-build pkg-config
+    libssl-dev openssl
+    libp11-kit-dev p11-kit
+    libcmocka-dev
+    softhsm2 opensc
+    nginx-light curl python3
+    iproute2 valgrind clang
+)
+
+if [ -n "${HSMKEY_SKIP_APT:-}" ]; then
+    echo "deps.sh: HSMKEY_SKIP_APT set, not installing packages"
+    exit 0
+fi
+
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+        echo "deps.sh: run as root or install sudo" >&2
+        exit 1
+    }
+    sudo=sudo
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "deps.sh: apt-get install ${packages[*]}"
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
