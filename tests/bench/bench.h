@@ -1,0 +1,65 @@
+/*
+ * bench.h - the hsmkey benchmark: what each part measures.
+ *
+ * All figures come from one process and one run, so ratios compare like
+ * with like.  Rates are medians of several timed rounds.
+ */
+#ifndef HSMKEY_BENCH_H
+#define HSMKEY_BENCH_H
+
+#include <stddef.h>
+#include <openssl/evp.h>
+#include <p11-kit/pkcs11.h>
+
+struct bench_alg {
+    const char *name;     /* "RSA-2048 PKCS#1", ... */
+    const char *label;    /* token key label */
+    int pss;              /* RSA-PSS */
+    int eddsa;            /* one-shot, no digest */
+};
+
+struct bench_cfg {
+    const char *module;   /* PKCS#11 module (SoftHSM2) */
+    const char *token;    /* token label */
+    const char *pin;      /* user PIN (a throwaway test token's) */
+    double seconds;       /* length of one timed round */
+    int rounds;           /* rounds per figure; the median is reported */
+};
+
+/* Median rate (operations per second) of cfg->rounds rounds of fn run by
+ * nthreads threads; fn(arg, thread) does one operation, returns 1 on success. */
+double bench_rate(const struct bench_cfg *cfg, int nthreads,
+                  int (*fn)(void *arg, int thread), void *arg);
+
+/* raw.c: C_SignInit + C_Sign with a session per thread, on the token object
+ * (session_copy 0) or on a session-object copy of it (1). */
+double bench_raw(const struct bench_cfg *cfg, const struct bench_alg *alg,
+                 int nthreads, int session_copy);
+
+/* evp.c: EVP_DigestSign on a key loaded by URI through the provider, or on
+ * a software key of the same type (uri NULL). */
+double bench_evp(const struct bench_cfg *cfg, const struct bench_alg *alg,
+                 int nthreads, EVP_PKEY *key);
+EVP_PKEY *bench_load_key(const char *uri);
+/* One EVP_DigestSign as above; 1 on success. */
+int bench_evp_sign(EVP_PKEY *key, const struct bench_alg *alg);
+EVP_PKEY *bench_software_key(const struct bench_alg *alg);
+
+/* tls.c: full TLS 1.3 handshakes per second, in process over memory BIOs,
+ * the server's key on the token (token_key) or on disk (software). */
+double bench_tls(const struct bench_cfg *cfg, EVP_PKEY *server_key);
+
+/* count.c: token calls per signature through the counting shim. */
+int bench_count_calls(const struct bench_cfg *cfg, int n);
+
+/* raw.c: n more (data) objects on the token. */
+int bench_add_objects(const struct bench_cfg *cfg, int n);
+
+/* load.c: milliseconds to load a key by URI: cold in a new process
+ * (module start and login included), warm as the median of repeated loads
+ * in this one. */
+double bench_load_cold(const char *self, const char *uri);
+double bench_load_warm(const char *uri);
+double bench_load_once(const char *uri);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * main.c - hsmkey-bench: signing rates (raw PKCS#11, provider, software) at
+ * 1, 2 and 4 threads, TLS 1.3 handshakes, key load times and token calls
+ * per signature, printed as Markdown tables.  Run by bench.sh, which makes
+ * the token and the configuration; see BENCHMARKS.md.
+ *
+ *   hsmkey-bench [--seconds S] [--rounds N] [--no-load]
+ *   hsmkey-bench --count-calls N   (provider on the counting shim)
+ *   hsmkey-bench --load-once URI   (internal: one cold load, prints ms)
+ *
+ * Environment: OPENSSL_CONF (loads default + hsmkey), HSMKEY_BENCH_MODULE,
+ * HSMKEY_BENCH_TOKEN, HSMKEY_BENCH_PIN, HSMKEY_BENCH_SHIM (count mode).
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+static const struct bench_alg algs[] = {
+    { "RSA-2048 PKCS#1 v1.5", "rsa-key", 0, 0 },
+    { "RSA-2048 PSS", "rsa-key", 1, 0 },
+    { "ECDSA P-256", "ec-key", 0, 0 },
+    { "Ed25519", "ed-key", 0, 1 },
+};
+#define NALGS (sizeof(algs) / sizeof(algs[0]))
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && *v != '\0' ? v : dflt;
+}
+
+static void uri_for(const struct bench_cfg *cfg, const char *label,
+                    char *buf, size_t len)
+{
+    snprintf(buf, len, "pkcs11:token=%s;object=%s;type=private", cfg->token,
+             label);
+}
+
+static double max2(double a, double b)
+{
+    return a > b ? a : b;
+}
+
+/* One row per algorithm and thread count; returns raw 1-thread limits. */
+static void signing(const struct bench_cfg *cfg, double limit[NALGS],
+                    double soft[NALGS])
+{
+    static const int threads[] = { 1, 2, 4 };
+    char uri[256];
+
+    printf("## Signatures per second\n\n| algorithm | threads | raw token "
+           "object | raw session copy | provider | software | provider / raw "
+           "|\n|---|---|---|---|---|---|---|\n");
+    for (size_t a = 0; a < NALGS; a++) {
+        EVP_PKEY *key, *sw = bench_software_key(&algs[a]);
+
+        uri_for(cfg, algs[a].label, uri, sizeof(uri));
+        if ((key = bench_load_key(uri)) == NULL || sw == NULL) {
+            fprintf(stderr, "bench: cannot load %s\n", uri);
+            exit(1);
+        }
+        for (size_t t = 0; t < 3; t++) {
+            double tok = bench_raw(cfg, &algs[a], threads[t], 0);
+            double ses = bench_raw(cfg, &algs[a], threads[t], 1);
+            double prov = bench_evp(cfg, &algs[a], threads[t], key);
+            double swr = bench_evp(cfg, &algs[a], threads[t], sw);
+
+            if (t == 0) {
+                limit[a] = max2(tok, ses);
+                soft[a] = swr;
+            }
+            printf("| %s | %d | %.0f | %.0f | %.0f | %.0f | %.3f |\n",
+                   algs[a].name, threads[t], tok, ses, prov, swr,
+                   prov / max2(tok, ses));
+            fflush(stdout);
+        }
+        EVP_PKEY_free(key);
+        EVP_PKEY_free(sw);
+    }
+}
+
+/* A handshake with a token key costs one disk-key handshake, minus one
+ * software signature, plus one token signature. */
+static void handshakes(const struct bench_cfg *cfg, const double limit[],
+                       const double soft[])
+{
+    static const struct { size_t alg; const char *label; } rows[] = {
+        { 1, "RSA-2048 (RSA-PSS)" }, { 2, "ECDSA P-256" } };
+    char uri[256];
+
+    printf("\n## TLS 1.3 full handshakes per second (1 thread)\n\n| server "
+           "key | on disk | on token | expected from the token's rate | "
+           "token / expected |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < 2; i++) {
+        const struct bench_alg *alg = &algs[rows[i].alg];
+        EVP_PKEY *key, *sw = bench_software_key(alg);
+        double disk, tok, expect;
+
+        uri_for(cfg, alg->label, uri, sizeof(uri));
+        if ((key = bench_load_key(uri)) == NULL || sw == NULL)
+            exit(1);
+        disk = bench_tls(cfg, sw);
+        tok = bench_tls(cfg, key);
+        expect = 1.0 / (1.0 / disk - 1.0 / soft[rows[i].alg]
+                        + 1.0 / limit[rows[i].alg]);
+        printf("| %s | %.0f | %.0f | %.0f | %.3f |\n", rows[i].label, disk,
+               tok, expect, tok / expect);
+        EVP_PKEY_free(key);
+        EVP_PKEY_free(sw);
+    }
+}
+
+static void loads(const struct bench_cfg *cfg, const char *self)
+{
+    static const int totals[] = { 1, 100, 1000 };
+    char uri[256];
+    int have = 0;
+
+    uri_for(cfg, "rsa-key", uri, sizeof(uri));
+    printf("\n## Loading a key by URI (ms, median)\n\n| extra objects on the "
+           "token | cold (new process) | warm |\n|---|---|---|\n");
+    for (size_t i = 0; i < 3; i++) {
+        if (!bench_add_objects(cfg, totals[i] - have))
+            exit(1);
+        have = totals[i];
+        printf("| %d | %.3f | %.4f |\n", have, bench_load_cold(self, uri),
+               bench_load_warm(uri));
+        fflush(stdout);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct bench_cfg cfg = {
+        env_or("HSMKEY_BENCH_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
+        env_or("HSMKEY_BENCH_TOKEN", "bench"),
+        env_or("HSMKEY_BENCH_PIN", ""), 1.0, 3 };
+    double limit[NALGS], soft[NALGS];
+    int load = 1;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--load-once") == 0 && i + 1 < argc) {
+            printf("%f\n", bench_load_once(argv[i + 1]));
+            return 0;
+        } else if (strcmp(argv[i], "--count-calls") == 0 && i + 1 < argc) {
+            return bench_count_calls(&cfg, atoi(argv[i + 1])) ? 0 : 1;
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            cfg.seconds = atof(argv[++i]);
+        } else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc) {
+            cfg.rounds = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--no-load") == 0) {
+            load = 0;
+        } else {
+            fprintf(stderr, "usage: see the header of tests/bench/main.c\n");
+            return 2;
+        }
+    }
+    signing(&cfg, limit, soft);
+    handshakes(&cfg, limit, soft);
+    if (load)
+        loads(&cfg, argv[0]);
+    return 0;
+}
