@@ -11,8 +11,10 @@
  *    item runs;
  *  - a key the token cannot give (module, token, login, no such key): every
  *    item that needs only the files still runs and is printed, the key items
- *    FAIL with the reason, the errors go to stderr, exit 3.
+ *    FAIL with the reason, the errors go to stderr, exit 3 (2 when it is
+ *    the pin source that is unusable).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -130,22 +132,33 @@ static void file_items(struct check_run *run, const struct check_args *a,
         check_host(run->leaf, a->host, item(run, CHECK_HOST));
 }
 
-/* The key items when the token gave no key: the first error says why. */
-static void key_unreachable(struct check_run *run)
+/*
+ * The key items when the token gave no key.  The queued errors are reported
+ * here rather than by main, so that the first message (the culprit; the
+ * framework drops library noise) is also the items' detail.  Returns the
+ * exit code of its class: 3 for the token, 2 for e.g. a bad pin source.
+ */
+static int key_unreachable(struct check_run *run)
 {
     static const enum check_item key_items[] = {
         CHECK_KEY_MATCH, CHECK_KEY_PROOF, CHECK_KEY_PROTECTION
     };
-    const char *data = NULL;
-    int flags = 0;
-    size_t i;
+    char *text = NULL, why[CHECK_DETAIL_MAX / 2] = "see the messages above";
+    size_t len = 0, i;
+    FILE *mem = open_memstream(&text, &len);
+    int rc = mem != NULL ? tool_errors_report(mem) : TOOL_EXIT_TOKEN;
 
-    ERR_peek_error_data(&data, &flags);
-    if (!(flags & ERR_TXT_STRING) || data == NULL || *data == '\0')
-        data = "see the error below";
+    if (mem != NULL && fclose(mem) == 0 && text != NULL) {
+        fputs(text, stderr);
+        if (strncmp(text, "hsmkey: ", 8) == 0)
+            snprintf(why, sizeof(why), "%.*s", (int)strcspn(text + 8, "\n"),
+                     text + 8);
+    }
+    free(text);
     for (i = 0; i < sizeof(key_items) / sizeof(key_items[0]); i++)
         check_set(item(run, key_items[i]), CHECK_FAIL,
-                  "the token key cannot be reached: %s", data);
+                  "the token key cannot be reached: %s", why);
+    return rc;
 }
 
 static void key_items(struct tool_ctx *ctx, struct check_run *run,
@@ -170,20 +183,26 @@ static void key_items(struct tool_ctx *ctx, struct check_run *run,
     EVP_PKEY_free(pub);
 }
 
-/* 1 when the key was reached and its items ran. */
+/* TOOL_EXIT_OK when the key was reached and its items ran, else the exit
+ * code for why not (its errors already on stderr). */
 static int token_items(struct tool_ctx *ctx, struct check_run *run,
                        const char *uri, const char *key_arg)
 {
-    struct hsmkey_object *obj = tool_find_one(ctx, uri, CKO_PRIVATE_KEY);
-    EVP_PKEY *key = obj != NULL ? tool_load_key(ctx, key_arg) : NULL;
+    struct hsmkey_object *obj;
+    EVP_PKEY *key = NULL;
+    int rc = TOOL_EXIT_OK;
 
+    ERR_clear_error(); /* only what the token says below is reported */
+    obj = tool_find_one(ctx, uri, CKO_PRIVATE_KEY);
+    if (obj != NULL)
+        key = tool_load_key(ctx, key_arg);
     if (key != NULL)
         key_items(ctx, run, obj, key);
     else
-        key_unreachable(run);
+        rc = key_unreachable(run);
     EVP_PKEY_free(key);
     hsmkey_object_free(obj);
-    return key != NULL;
+    return rc;
 }
 
 static void print_text(const struct check_run *run)
@@ -239,7 +258,7 @@ static int check_run(struct tool_ctx *ctx, const struct check_args *a,
                      int warn_days, const char *uri)
 {
     struct check_run run;
-    int rc, reached;
+    int rc, key_rc;
 
     memset(&run, 0, sizeof(run));
     if (!load_files(&run, a)) {
@@ -247,10 +266,10 @@ static int check_run(struct tool_ctx *ctx, const struct check_args *a,
         rc = TOOL_EXIT_RAISED;
     } else {
         file_items(&run, a, warn_days);
-        reached = token_items(ctx, &run, uri, a->key);
-        rc = report(ctx, &run, reached);
-        if (!reached)
-            rc = TOOL_EXIT_RAISED; /* main prints why and exits 2 or 3 */
+        key_rc = token_items(ctx, &run, uri, a->key);
+        rc = report(ctx, &run, key_rc == TOOL_EXIT_OK);
+        if (key_rc != TOOL_EXIT_OK)
+            rc = key_rc;
     }
     X509_free(run.leaf);
     sk_X509_pop_free(run.extra, X509_free);
