@@ -45,7 +45,14 @@ int tool_pin_available(const struct tool_ctx *ctx)
 
 int tool_login(struct tool_ctx *ctx, struct hsmkey_token *tok)
 {
-    (void)ctx;
+    if ((hsmkey_token_info(tok)->flags & CKF_LOGIN_REQUIRED)
+        && !tool_pin_available(ctx)) {
+        hsmkey_raise(HSMKEY_R_LOGIN, "token '%s' needs a PIN: give "
+                     "--pin-source file:PATH|env:VAR or set "
+                     "HSMKEY_PIN_SOURCE (a terminal is asked instead)",
+                     hsmkey_token_label(tok));
+        return 0;
+    }
     /* The core resolves the PIN: its pin source (--pin-source), then
      * HSMKEY_PIN_SOURCE, then our prompt when stdin is a terminal. */
     return hsmkey_token_login(tok, NULL);
