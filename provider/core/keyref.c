@@ -1,0 +1,300 @@
+/*
+ * keyref.c - the key-reference file, byte-compatible with what
+ * latchset/pkcs11-provider writes:
+ *
+ *   SEQUENCE { desc VisibleString, uri UTF8String }  in a PEM block
+ *
+ * The decoder is strict (canonical DER, nothing trailing, exact desc, a
+ * pkcs11: URI without control characters) because its output is handed
+ * straight to the URI matcher as if a user had typed it.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/asn1t.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "hsmkey/err.h"
+#include "hsmkey/keyref.h"
+
+/* Far above any real URI; keeps a hostile file from costing much. */
+#define KEYREF_MAX_LEN (64 * 1024)
+
+struct keyref_asn1 {
+    ASN1_VISIBLESTRING *desc;
+    ASN1_UTF8STRING *uri;
+};
+
+/* A struct tag rather than a typedef: our style keeps no typedefs. */
+ASN1_SEQUENCE(keyref_asn1) = {
+    ASN1_SIMPLE(struct keyref_asn1, desc, ASN1_VISIBLESTRING),
+    ASN1_SIMPLE(struct keyref_asn1, uri, ASN1_UTF8STRING),
+} static_ASN1_SEQUENCE_END_name(struct keyref_asn1, keyref_asn1)
+
+#define KEYREF_IT ASN1_ITEM_rptr(keyref_asn1)
+
+static const char *name_or_default(const char *name)
+{
+    return name != NULL ? name : "key reference";
+}
+
+/* Checks shared by both directions, so we never write what we refuse. */
+static int uri_is_acceptable(const char *name, const unsigned char *uri,
+                             size_t len)
+{
+    size_t i;
+
+    if (len > KEYREF_MAX_LEN) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: URI is longer than %d bytes",
+                     name, KEYREF_MAX_LEN);
+        return 0;
+    }
+    if (len < 7 || strncasecmp((const char *)uri, "pkcs11:", 7) != 0) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: URI is not a pkcs11: URI",
+                     name);
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        if (uri[i] < 0x20 || uri[i] == 0x7f) {
+            hsmkey_raise(HSMKEY_R_BAD_INPUT,
+                         "%s: URI contains a control character at offset %zu",
+                         name, i);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Re-encoding must give the input back: BER variants are not DER. */
+static int der_is_canonical(const struct keyref_asn1 *ref,
+                            const unsigned char *der, size_t len)
+{
+    unsigned char *again = NULL;
+    int againlen = ASN1_item_i2d((const ASN1_VALUE *)ref, &again, KEYREF_IT);
+    int ok = againlen > 0 && (size_t)againlen == len
+             && memcmp(again, der, len) == 0;
+
+    OPENSSL_free(again);
+    return ok;
+}
+
+static struct keyref_asn1 *parse_der(const char *name,
+                                     const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+    struct keyref_asn1 *ref;
+
+    ERR_set_mark();
+    ref = (struct keyref_asn1 *)ASN1_item_d2i(NULL, &p, (long)len, KEYREF_IT);
+    ERR_pop_to_mark();
+    if (ref == NULL) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT,
+                     "%s: not a DER SEQUENCE { VisibleString, UTF8String }",
+                     name);
+        return NULL;
+    }
+    if ((size_t)(p - der) != len) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: %zu trailing bytes after the DER",
+                     name, len - (size_t)(p - der));
+        goto err;
+    }
+    if (!der_is_canonical(ref, der, len)) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: encoding is not DER", name);
+        goto err;
+    }
+    return ref;
+err:
+    ASN1_item_free((ASN1_VALUE *)ref, KEYREF_IT);
+    return NULL;
+}
+
+static int desc_is_ours(const ASN1_VISIBLESTRING *desc)
+{
+    size_t want = strlen(HSMKEY_KEYREF_DESC);
+
+    return (size_t)ASN1_STRING_length(desc) == want
+           && memcmp(ASN1_STRING_get0_data(desc), HSMKEY_KEYREF_DESC, want)
+                  == 0;
+}
+
+static char *decode_named(const char *name, const unsigned char *der,
+                          size_t len)
+{
+    struct keyref_asn1 *ref;
+    char *uri = NULL;
+
+    if (len == 0 || len > KEYREF_MAX_LEN) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: DER length %zu out of range",
+                     name, len);
+        return NULL;
+    }
+    ref = parse_der(name, der, len);
+    if (ref == NULL)
+        return NULL;
+    if (!desc_is_ours(ref->desc)) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: description is not \"%s\"",
+                     name, HSMKEY_KEYREF_DESC);
+        goto done;
+    }
+    if (!uri_is_acceptable(name, ASN1_STRING_get0_data(ref->uri),
+                           (size_t)ASN1_STRING_length(ref->uri)))
+        goto done;
+    uri = OPENSSL_strndup((const char *)ASN1_STRING_get0_data(ref->uri),
+                          (size_t)ASN1_STRING_length(ref->uri));
+    if (uri == NULL)
+        hsmkey_raise(HSMKEY_R_INTERNAL, "%s: out of memory", name);
+done:
+    ASN1_item_free((ASN1_VALUE *)ref, KEYREF_IT);
+    return uri;
+}
+
+char *hsmkey_keyref_decode_der(const unsigned char *der, size_t len)
+{
+    hsmkey_return_val_if_fail(der != NULL, NULL);
+    return decode_named(name_or_default(NULL), der, len);
+}
+
+static struct keyref_asn1 *keyref_new(const char *uri, size_t len)
+{
+    struct keyref_asn1 *ref = (struct keyref_asn1 *)ASN1_item_new(KEYREF_IT);
+
+    if (ref == NULL)
+        return NULL;
+    if (!ASN1_STRING_set(ref->desc, HSMKEY_KEYREF_DESC, -1)
+        || !ASN1_STRING_set(ref->uri, uri, (int)len)) {
+        ASN1_item_free((ASN1_VALUE *)ref, KEYREF_IT);
+        return NULL;
+    }
+    return ref;
+}
+
+int hsmkey_keyref_encode_der(const char *uri, unsigned char **der,
+                             size_t *len)
+{
+    struct keyref_asn1 *ref;
+    unsigned char *out = NULL;
+    size_t urilen;
+    int n;
+
+    hsmkey_return_val_if_fail(uri != NULL && der != NULL && len != NULL, 0);
+    urilen = strlen(uri);
+    if (!uri_is_acceptable(name_or_default(NULL),
+                           (const unsigned char *)uri, urilen))
+        return 0;
+    ref = keyref_new(uri, urilen);
+    n = ref != NULL ? ASN1_item_i2d((const ASN1_VALUE *)ref, &out, KEYREF_IT)
+                    : -1;
+    ASN1_item_free((ASN1_VALUE *)ref, KEYREF_IT);
+    if (n <= 0) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "key reference: encoding failed");
+        return 0;
+    }
+    *der = out;
+    *len = (size_t)n;
+    return 1;
+}
+
+/*
+ * The PIN must never land in a file next to the key reference.  Attribute
+ * names are compared whole, so object=pin-value-key is still fine.
+ */
+static int uri_has_pin_value(const char *uri)
+{
+    const char *p = uri + strlen("pkcs11:");
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, ";?&");
+
+        if (n >= 9 && strncasecmp(p, "pin-value", 9) == 0
+            && (n == 9 || p[9] == '='))
+            return 1;
+        p += n;
+        if (*p != '\0')
+            p++;
+    }
+    return 0;
+}
+
+int hsmkey_keyref_write_bio(BIO *out, const char *uri)
+{
+    unsigned char *der = NULL;
+    size_t len = 0;
+    int ok;
+
+    hsmkey_return_val_if_fail(out != NULL && uri != NULL, 0);
+    if (strncasecmp(uri, "pkcs11:", 7) == 0 && uri_has_pin_value(uri)) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT,
+                     "key reference: the URI carries a pin-value; refusing "
+                     "to write a PIN into a file (use pin-source)");
+        return 0;
+    }
+    if (!hsmkey_keyref_encode_der(uri, &der, &len))
+        return 0;
+    ERR_set_mark();
+    ok = PEM_write_bio(out, HSMKEY_KEYREF_PEM_LABEL, "", der, (long)len) > 0;
+    ERR_pop_to_mark();
+    OPENSSL_free(der);
+    if (!ok)
+        hsmkey_raise(HSMKEY_R_FILE, "key reference: writing PEM failed");
+    return ok;
+}
+
+/*
+ * One PEM block: 1 = it is ours (*der set), 0 = someone else's, -1 = end of
+ * input or malformed (*eof says which).
+ */
+static int next_block(BIO *in, unsigned char **der, long *len, int *eof)
+{
+    char *label = NULL, *header = NULL;
+    unsigned long e;
+    int r;
+
+    ERR_set_mark();
+    r = PEM_read_bio(in, &label, &header, der, len);
+    e = ERR_peek_last_error();
+    ERR_pop_to_mark();
+    if (r <= 0) {
+        *eof = ERR_GET_LIB(e) == ERR_LIB_PEM
+               && ERR_GET_REASON(e) == PEM_R_NO_START_LINE;
+        return -1;
+    }
+    r = strcmp(label, HSMKEY_KEYREF_PEM_LABEL) == 0;
+    /* Ours never carries headers; Proc-Type would mean an encrypted body. */
+    if (r && header[0] != '\0') {
+        *eof = 0;
+        r = -1;
+    }
+    OPENSSL_free(label);
+    OPENSSL_free(header);
+    if (r != 1) {
+        OPENSSL_free(*der);
+        *der = NULL;
+    }
+    return r;
+}
+
+char *hsmkey_keyref_read_bio(BIO *in, const char *name_for_errors)
+{
+    const char *name = name_or_default(name_for_errors);
+    unsigned char *der = NULL;
+    long len = 0;
+    char *uri;
+    int r, eof = 0;
+
+    hsmkey_return_val_if_fail(in != NULL, NULL);
+    while ((r = next_block(in, &der, &len, &eof)) == 0)
+        continue;
+    if (r < 0) {
+        if (eof)
+            hsmkey_raise(HSMKEY_R_BAD_INPUT,
+                         "%s: no \"%s\" PEM block", name,
+                         HSMKEY_KEYREF_PEM_LABEL);
+        else
+            hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: malformed PEM", name);
+        return NULL;
+    }
+    uri = decode_named(name, der, (size_t)len);
+    OPENSSL_free(der);
+    return uri;
+}
