@@ -10,7 +10,7 @@ ca_make inter root
 csr_for ec-key "$T/ec.csr"
 KEY=$(uri ec-key)
 ISSUE_KU=digitalSignature issue inter "$T/ec.csr" "$T/leaf.pem"
-openssl verify -CAfile "$T/root.pem" -untrusted "$T/inter.pem" \
+ossl_sw verify -CAfile "$T/root.pem" -untrusted "$T/inter.pem" \
     "$T/leaf.pem" >/dev/null || die "fixture chain does not verify"
 
 say "intermediate in --ca"
@@ -45,6 +45,6 @@ hk 1 check --cert "$T/fullchain.pem" --ca "$T/root.pem" --key "$KEY"
 item FAIL chain "wrong CA"
 
 say "a DER certificate file"
-openssl x509 -in "$T/leaf.pem" -outform DER -out "$T/leaf.der"
+ossl_sw x509 -in "$T/leaf.pem" -outform DER -out "$T/leaf.der"
 hk 0 check --cert "$T/leaf.der" --ca "$T/bundle.pem" --key "$KEY"
 item PASS cert "subject 'CN=node1.example.com, O=tests'"
