@@ -142,7 +142,7 @@ static int import(struct tool_ctx *ctx, const char *token, EVP_PKEY *key,
         || (obj = hsmkey_import(tok, key, nk, &replaced)) == NULL)
         return 0;
     ok = tool_newkey_report(ctx, obj, "imported", out, replaced);
-    if (ok && !ctx->json)
+    if (ok)
         fprintf(stderr, "%s is left as it is: delete it once the token key "
                 "is in use\n", path);
     hsmkey_object_free(obj);

@@ -33,16 +33,15 @@ static int print(struct tool_ctx *ctx, const struct hsmkey_object *obj,
     struct tool_table *t;
     int ok;
 
-    if (!ctx->json) {
-        fprintf(stderr, "%s %s key pair '%s' (id %s) on token '%s'; the "
-                "private key is sensitive and not extractable%s\n", verb,
-                row[2], row[0], row[1],
-                hsmkey_token_label(hsmkey_object_token(obj)),
-                replaced ? "; the keys it replaces are destroyed" : "");
-        if (row[4] != NULL)
-            fprintf(stderr, "key reference written to %s\n", row[4]);
+    /* The account goes to stderr in both forms: stdout is for scripts. */
+    fprintf(stderr, "%s %s key pair '%s' (id %s) on token '%s'; the private "
+            "key is sensitive and not extractable%s\n", verb, row[2], row[0],
+            row[1], hsmkey_token_label(hsmkey_object_token(obj)),
+            replaced ? "; the keys it replaces are destroyed" : "");
+    if (row[4] != NULL)
+        fprintf(stderr, "key reference written to %s\n", row[4]);
+    if (!ctx->json)
         return printf("%s\n", row[3]) > 0;
-    }
     t = tool_table_new(columns, 6);
     ok = t != NULL && tool_table_add(t, row)
          && tool_table_print_record(t, stdout, 1);
