@@ -90,7 +90,8 @@ const char *check_name(const X509_NAME *name, char *buf, size_t len)
     if (mem == NULL)
         return buf;
     /* One line with MSB bytes escaped, so the name is safe in JSON too. */
-    if (X509_NAME_print_ex(mem, name, 0, XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ) >= 0)
+    if (X509_NAME_print_ex(mem, name, 0,
+                           XN_FLAG_ONELINE & ~XN_FLAG_SPC_EQ) >= 0)
         n = BIO_get_mem_data(mem, &data);
     if (n > 0)
         snprintf(buf, len, "%.*s", (int)n, data);

@@ -57,7 +57,8 @@ static int bn_param_differs(const EVP_PKEY *a, const EVP_PKEY *b,
     BIGNUM *x = NULL, *y = NULL;
     int differs = 1;
 
-    if (EVP_PKEY_get_bn_param(a, name, &x) && EVP_PKEY_get_bn_param(b, name, &y))
+    if (EVP_PKEY_get_bn_param(a, name, &x)
+        && EVP_PKEY_get_bn_param(b, name, &y))
         differs = BN_cmp(x, y) != 0;
     BN_free(x);
     BN_free(y);

@@ -19,8 +19,9 @@ X509_NAME *tool_x509_name(const char *opt, const char *text);
 /*
  * The node's extensions for pub: Key Usage (critical; digitalSignature,
  * plus keyEncipherment for RSA), Extended Key Usage eku (an OpenSSL list
- * such as "serverAuth,clientAuth"; NULL: that default; "none": left out), and a
- * subjectAltName from san ("DNS:a,IP:10.0.0.1,URI:spiffe://x"; NULL: none).
+ * such as "serverAuth,clientAuth"; NULL: that default; "none": left out),
+ * and a subjectAltName from san ("DNS:a,IP:10.0.0.1,URI:spiffe://x"; NULL:
+ * none).
  * Appended to *exts (created when NULL).  pub NULL checks --san and --eku
  * before a token is touched.
  */
