@@ -52,14 +52,19 @@ double bench_tls(const struct bench_cfg *cfg, EVP_PKEY *server_key);
 /* count.c: token calls per signature through the counting shim. */
 int bench_count_calls(const struct bench_cfg *cfg, int n);
 
-/* raw.c: n more (data) objects on the token. */
+/* raw.c: n more (data) objects on the token; the token's own search time. */
 int bench_add_objects(const struct bench_cfg *cfg, int n);
+double bench_raw_find_ms(const struct bench_cfg *cfg, const char *label);
 
 /* load.c: milliseconds to load a key by URI: cold in a new process
  * (module start and login included), warm as the median of repeated loads
  * in this one. */
 double bench_load_cold(const char *self, const char *uri);
 double bench_load_warm(const char *uri);
+/* First load of each of these keys in this (running) process, median;
+ * form (0-2) picks a URI spelling not used before. */
+double bench_load_first(const char *token, const char *const *labels, int n,
+                        int form);
 double bench_load_once(const char *uri);
 
 #endif

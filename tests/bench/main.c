@@ -114,21 +114,32 @@ static void handshakes(const struct bench_cfg *cfg, const double limit[],
     }
 }
 
+/*
+ * Each round adds objects, then loads keys never loaded before in this
+ * process (the search, module already up), the same key again (cached),
+ * and the key in a new process (module start and login included).
+ */
 static void loads(const struct bench_cfg *cfg, const char *self)
 {
     static const int totals[] = { 1, 100, 1000 };
+    /* Keys no earlier part of the benchmark loaded. */
+    static const char *const keys[3] = { "rsa-other", "ec384-key",
+                                         "ec521-key" };
     char uri[256];
     int have = 0;
 
     uri_for(cfg, "rsa-key", uri, sizeof(uri));
-    printf("\n## Loading a key by URI (ms, median)\n\n| extra objects on the "
-           "token | cold (new process) | warm |\n|---|---|---|\n");
+    printf("\n## Loading a key by URI (ms, median)\n\n| objects added to "
+           "the token | token's own C_FindObjects | first load, module up | "
+           "warm (cached) | cold (new process) |\n|---|---|---|---|---|\n");
     for (size_t i = 0; i < 3; i++) {
         if (!bench_add_objects(cfg, totals[i] - have))
             exit(1);
         have = totals[i];
-        printf("| %d | %.3f | %.4f |\n", have, bench_load_cold(self, uri),
-               bench_load_warm(uri));
+        printf("| %d | %.3f | %.3f | %.4f | %.3f |\n", have,
+               bench_raw_find_ms(cfg, keys[0]),
+               bench_load_first(cfg->token, keys, 3, (int)i),
+               bench_load_warm(uri), bench_load_cold(self, uri));
         fflush(stdout);
     }
 }

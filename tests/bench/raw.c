@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 
@@ -193,4 +194,21 @@ int bench_add_objects(const struct bench_cfg *cfg, int n)
     }
     /* Kept open: the first session of this process keeps its login. */
     return 1;
+}
+
+/* The token's own search time for one private key by label (ms). */
+double bench_raw_find_ms(const struct bench_cfg *cfg, const char *label)
+{
+    CK_FUNCTION_LIST *fn = module(cfg->module);
+    CK_SESSION_HANDLE s;
+    struct timespec t0, t1;
+
+    if (fn->C_OpenSession(slot_of(fn, cfg->token), CKF_SERIAL_SESSION, NULL,
+                          NULL, &s) != CKR_OK)
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    find_key(fn, s, label);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    fn->C_CloseSession(s);
+    return (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
 }
