@@ -44,6 +44,10 @@ for tool in softhsm2-util pkcs11-tool openssl; do
 done
 [ -r "$softhsm" ] || die "SoftHSM2 module $softhsm not found (apt-get install softhsm2)"
 
+# The tools below (openssl, and pkcs11-tool and SoftHSM through libcrypto)
+# use the default provider only, whatever OPENSSL_CONF the caller has.
+export OPENSSL_CONF=/dev/null
+
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 [ ! -e "$dir/tokens" ] || die "$dir/tokens already exists; use an empty directory"

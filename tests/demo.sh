@@ -47,6 +47,14 @@ fi
 provider=$build/provider/hsmkey.so
 [ -s "$provider" ] || die "$provider is not built"
 
+# Under the test suite's sanitizer setup the ASan runtime must come first
+# in an uninstrumented openssl that loads the instrumented provider.
+if [ -n "${HSMKEY_TEST_PRELOAD:-}" ]; then
+    openssl() { LD_PRELOAD=$HSMKEY_TEST_PRELOAD command openssl "$@"; }
+fi
+# pkcs11-tool reads openssl.cnf too; it needs no provider of ours
+p11tool() { OPENSSL_CONF=/dev/null pkcs11-tool "$@"; }
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-demo.XXXXXX")
 srv_pid=
 cleanup() {
@@ -74,13 +82,13 @@ for n in node1:11:EC:prime256v1 node2:12:rsa:2048; do
     IFS=: read -r node id type curve <<<"$n"
     printf '   $ pkcs11-tool --keypairgen --key-type %s --label %s-key --id %s\n' \
         "$type${curve:+:$curve}" "$node" "$id"
-    pkcs11-tool --module "$TOKEN_MODULE" --token-label demo-cluster \
+    p11tool --module "$TOKEN_MODULE" --token-label demo-cluster \
         --login --pin "$(head -1 "$TOKEN_PIN_FILE")" --keypairgen \
         --key-type "$type${curve:+:$curve}" --label "$node-key" --id "$id" \
         >/dev/null 2>"$work/pkcs11-tool.err" ||
         die "pkcs11-tool keypairgen: $(cat "$work/pkcs11-tool.err")"
 done
-pkcs11-tool --module "$TOKEN_MODULE" --token-label demo-cluster \
+p11tool --module "$TOKEN_MODULE" --token-label demo-cluster \
     --list-objects --type pubkey 2>/dev/null | sed 's/^/   | /'
 
 step "A development CA, on disk (ca.pem, ca.key)"
@@ -131,7 +139,8 @@ step "node2 connects with its own token key (mutual TLS) and sends a line"
 printf '   $ openssl s_client -connect 127.0.0.1:%s -cert node2.pem -key %s -CAfile ca.pem -verify_return_error -verify_hostname node1.demo.test\n' \
     "$port" "pkcs11:token=demo-cluster;object=node2-key;type=private"
 printf 'hello from node2\nCLOSE\n' |
-    timeout 60 openssl s_client -connect "127.0.0.1:$port" -ign_eof \
+    timeout 60 env ${HSMKEY_TEST_PRELOAD:+LD_PRELOAD=$HSMKEY_TEST_PRELOAD} \
+        openssl s_client -connect "127.0.0.1:$port" -ign_eof \
         -cert node2.pem -key "pkcs11:token=demo-cluster;object=node2-key;type=private" \
         -CAfile ca.pem -verify_return_error -verify_hostname node1.demo.test \
         >client.out 2>client.err || die "s_client failed: $(cat client.err)"

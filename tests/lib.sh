@@ -372,10 +372,11 @@ EOF
 # every EC public key, so EC keys are rebuilt from the attributes it lists.
 token_pub() {
     local der=$T/out/pub.$1.der
-    if ! pkcs11-tool --module "$TOKEN_MODULE" --token-label "$TOKEN_LABEL" \
-        --read-object --type pubkey --id "$1" -o "$der" >/dev/null 2>&1; then
-        pkcs11-tool --module "$TOKEN_MODULE" --token-label "$TOKEN_LABEL" \
-            --list-objects --type pubkey 2>/dev/null |
+    # pkcs11-tool reads OPENSSL_CONF too: keep hsmkey out of it
+    if ! OPENSSL_CONF=$SW_CNF pkcs11-tool --module "$TOKEN_MODULE" --token-label "$TOKEN_LABEL" \
+        --read-object --type pubkey --id "$1" -o "$der" >"$der.log" 2>&1; then
+        OPENSSL_CONF=$SW_CNF pkcs11-tool --module "$TOKEN_MODULE" \
+            --token-label "$TOKEN_LABEL" --list-objects --type pubkey 2>/dev/null |
             python3 "$HSMKEY_SRC/tests/p11pub.py" "$1" "$der" ||
             die "pkcs11-tool cannot read public key id $1"
     fi
