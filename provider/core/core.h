@@ -25,6 +25,10 @@ struct hsmkey_core {
 
     struct hsmkey_token **tokens;
     size_t ntokens;
+
+    /* Bumped whenever any token starts over: invalidates cached searches. */
+    atomic_ulong changes;
+    struct hsmkey_cache *cache;
 };
 
 struct hsmkey_token {
@@ -99,8 +103,24 @@ struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
 /* A current handle for obj: re-found by class/type/id/label after re-init. */
 int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out);
 
+/* The public key or certificate seen beside a private key (a reference). */
+void hsmkey_object_set_partner(struct hsmkey_object *obj,
+                               struct hsmkey_object *partner);
+struct hsmkey_object *hsmkey_object_get_partner(struct hsmkey_object *obj);
+
 /* The object's public key cache: set (if not yet set) and get a reference. */
 EVP_PKEY *hsmkey_object_cached_pub(struct hsmkey_object *obj, EVP_PKEY *set);
+
+/* cache.c: URI search results, valid while core->changes is unchanged. */
+struct hsmkey_cache;
+struct hsmkey_cache *hsmkey_cache_new(void);
+void hsmkey_cache_free(struct hsmkey_cache *c);
+int hsmkey_cache_get(struct hsmkey_cache *c, const char *uri,
+                     CK_OBJECT_CLASS cls, unsigned long stamp,
+                     struct hsmkey_object ***objs, size_t *n);
+void hsmkey_cache_put(struct hsmkey_cache *c, const char *uri,
+                      CK_OBJECT_CLASS cls, unsigned long stamp,
+                      struct hsmkey_object **objs, size_t n);
 
 /* find.c: handles of objects matching a template on one token */
 int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,

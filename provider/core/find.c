@@ -90,10 +90,47 @@ static int append(struct hsmkey_object ***objs, size_t *count,
     return 1;
 }
 
+static int same_id(struct hsmkey_object *a, struct hsmkey_object *b)
+{
+    size_t la, lb;
+    const void *ia = hsmkey_object_attr(a, CKA_ID, &la);
+    const void *ib = hsmkey_object_attr(b, CKA_ID, &lb);
+
+    return ia != NULL && ib != NULL && la == lb && memcmp(ia, ib, la) == 0;
+}
+
+/* Keep the objects of class cls; give each private key its partner. */
+static int sort_found(struct hsmkey_object **found, size_t n,
+                      CK_OBJECT_CLASS cls, struct hsmkey_object ***objs,
+                      size_t *count)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (hsmkey_object_class(found[i]) != cls)
+            continue;
+        for (size_t j = 0; cls == CKO_PRIVATE_KEY && j < n; j++)
+            if (hsmkey_object_class(found[j]) == CKO_PUBLIC_KEY
+                && same_id(found[i], found[j]))
+                hsmkey_object_set_partner(found[i], found[j]);
+        if (!append(objs, count, hsmkey_object_ref(found[i])))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * A private key is searched without its class, so the public key that
+ * usually shares its label and id comes back in the same search: an EC
+ * private key needs it for its public point, and a second search costs as
+ * much as the first (SoftHSM2: ~14 ms with 1000 objects).
+ */
 static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
                          CK_ULONG ntmpl, struct hsmkey_object ***objs,
                          size_t *count)
 {
+    CK_OBJECT_CLASS cls = *(CK_OBJECT_CLASS *)tmpl[0].pValue;
+    int widen = cls == CKO_PRIVATE_KEY && ntmpl > 1;
+    struct hsmkey_object **found = NULL;
+    size_t nfound = 0;
     CK_SESSION_HANDLE s;
     CK_OBJECT_HANDLE *handles = NULL;
     CK_ULONG n = 0;
@@ -101,16 +138,18 @@ static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
 
     if (!hsmkey_token_session_get(tok, &s))
         return 0;
-    if (!hsmkey_token_find_handles(tok, s, tmpl, ntmpl, &handles, &n))
+    if (!hsmkey_token_find_handles(tok, s, tmpl + widen, ntmpl - widen,
+                                   &handles, &n))
         goto done;
     for (CK_ULONG i = 0; i < n; i++) {
         struct hsmkey_object *obj = hsmkey_object_new(tok, s, handles[i]);
 
-        if (obj == NULL || !append(objs, count, obj))
+        if (obj == NULL || !append(&found, &nfound, obj))
             goto done;
     }
-    ok = 1;
+    ok = sort_found(found, nfound, cls, objs, count);
 done:
+    hsmkey_objects_free(found, nfound);
     OPENSSL_free(handles);
     hsmkey_token_session_put(tok, s, 0);
     return ok;
@@ -137,9 +176,9 @@ static int build_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
     return 1;
 }
 
-int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
-                     CK_OBJECT_CLASS cls, struct hsmkey_object ***objs,
-                     size_t *count)
+static int find_uncached(struct hsmkey_core *core, P11KitUri *uri,
+                         CK_OBJECT_CLASS cls, struct hsmkey_object ***objs,
+                         size_t *count)
 {
     struct hsmkey_token **toks = NULL;
     size_t ntok = 0;
@@ -175,6 +214,32 @@ done:
         *count = 0;
     }
     OPENSSL_free(toks);
+    return ok;
+}
+
+/* A search the same URI answered before, unless a token started over. */
+int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
+                     CK_OBJECT_CLASS cls, struct hsmkey_object ***objs,
+                     size_t *count)
+{
+    char *text;
+    unsigned long stamp;
+    int ok;
+
+    *objs = NULL;
+    *count = 0;
+    if (!hsmkey_core_ensure(core))
+        return 0;
+    stamp = atomic_load(&core->changes);
+    text = hsmkey_uri_display(uri);
+    if (hsmkey_cache_get(core->cache, text, cls, stamp, objs, count)) {
+        OPENSSL_free(text);
+        return 1;
+    }
+    ok = find_uncached(core, uri, cls, objs, count);
+    if (ok && *count > 0)
+        hsmkey_cache_put(core->cache, text, cls, stamp, *objs, *count);
+    OPENSSL_free(text);
     return ok;
 }
 

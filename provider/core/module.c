@@ -73,6 +73,8 @@ struct hsmkey_core *hsmkey_core_new(const char *module_path,
         goto err;
     pthread_mutex_init(&core->lock, NULL);
     atomic_init(&core->ready_gen, 0);
+    atomic_init(&core->changes, 0);
+    core->cache = hsmkey_cache_new(); /* none: every search asks the token */
     return core;
 err:
     if (core != NULL) {
@@ -207,6 +209,7 @@ void hsmkey_core_free(struct hsmkey_core *core)
 {
     if (core == NULL)
         return;
+    hsmkey_cache_free(core->cache);
     for (size_t i = 0; i < core->ntokens; i++)
         hsmkey_token_free(core->tokens[i]);
     OPENSSL_free(core->tokens);

@@ -26,6 +26,9 @@ struct hsmkey_object {
     CK_ULONG nattrs;
     char desc[192];
     EVP_PKEY *pub;
+    /* The public key or certificate with the same CKA_ID, when the search
+     * that found this private key saw it too (see find.c). */
+    struct hsmkey_object *partner;
 };
 
 /* Attributes worth caching; the token refuses the ones that do not apply. */
@@ -141,6 +144,7 @@ void hsmkey_object_free(struct hsmkey_object *obj)
     for (CK_ULONG i = 0; i < obj->nattrs; i++)
         OPENSSL_free(obj->attrs[i].pValue);
     EVP_PKEY_free(obj->pub);
+    hsmkey_object_free(obj->partner);
     pthread_mutex_destroy(&obj->lock);
     OPENSSL_free(obj);
 }
@@ -298,4 +302,23 @@ done:
         hsmkey_raise(HSMKEY_R_INTERNAL, "cannot format a URI for %s",
                      obj->desc);
     return out;
+}
+
+void hsmkey_object_set_partner(struct hsmkey_object *obj,
+                               struct hsmkey_object *partner)
+{
+    pthread_mutex_lock(&obj->lock);
+    if (obj->partner == NULL)
+        obj->partner = hsmkey_object_ref(partner);
+    pthread_mutex_unlock(&obj->lock);
+}
+
+struct hsmkey_object *hsmkey_object_get_partner(struct hsmkey_object *obj)
+{
+    struct hsmkey_object *p;
+
+    pthread_mutex_lock(&obj->lock);
+    p = hsmkey_object_ref(obj->partner);
+    pthread_mutex_unlock(&obj->lock);
+    return p;
 }

@@ -194,7 +194,10 @@ static EVP_PKEY *cert_public(struct hsmkey_object *cert)
 static EVP_PKEY *ec_from_partner(struct hsmkey_object *obj, const char *group,
                                  OSSL_LIB_CTX *libctx, const char *propq)
 {
-    struct hsmkey_object *other = partner(obj, CKO_PUBLIC_KEY);
+    struct hsmkey_object *other = hsmkey_object_get_partner(obj);
+
+    if (other == NULL)
+        other = partner(obj, CKO_PUBLIC_KEY);
     EVP_PKEY *pkey = NULL;
 
     if (other != NULL) {

@@ -74,6 +74,7 @@ static int same_token(const struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
 void hsmkey_token_reset(struct hsmkey_token *tok, int close_sessions)
 {
     atomic_fetch_add(&tok->gen, 1);
+    atomic_fetch_add(&tok->core->changes, 1);
     hsmkey_token_forget_login(tok);
     hsmkey_token_pool_reset(tok, close_sessions);
 }
