@@ -30,8 +30,8 @@
 
 static struct shim_rules *_Atomic env_rules;
 static struct shim_rules *_Atomic ctl_rules;
-static int env_bad, ctl_bad_at_init;     /* under the load lock (shim.c) */
-static char *ctl_path;                   /* set once, at the first init */
+static int env_bad, ctl_bad_at_init; /* under the load lock (shim.c) */
+static char *ctl_path;               /* set once, at the first init */
 static atomic_int env_parsed, poller_wanted, poller_started;
 
 /* The control file as last read; under ctl_lock. */
@@ -60,8 +60,8 @@ static char *read_small_file(const char *path)
     n = fread(buf, 1, CONTROL_MAX, f);
     buf[n] = '\0';
     if (!feof(f))
-        fprintf(stderr, SHIM_LOG_PREFIX "HSMKEY_SHIM_CONTROL: %s: only the "
-                "first %d bytes are read\n", path, CONTROL_MAX);
+        shim_log("HSMKEY_SHIM_CONTROL: %s: only the first %d bytes are read",
+                 path, CONTROL_MAX);
     fclose(f);
     return buf;
 }
@@ -133,9 +133,9 @@ static void poller_start(void)
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0)
-        fprintf(stderr, SHIM_LOG_PREFIX "cannot start the poller thread: %s "
-                "(control file and counts file not updated while running)\n",
-                strerror(err));
+        shim_log("cannot start the poller thread: %s (control file and "
+                 "counts file not updated while running)",
+                 strerror(err));
 }
 
 static const char *env_nonempty(const char *name)

@@ -19,13 +19,16 @@
 
 enum { EXTRA_TOTAL, EXTRA_FAULTS, EXTRA_STALLS, EXTRA_STALE, EXTRA_N };
 static const char *const extra_names[EXTRA_N] = {
-    "total", "faults", "stalls", "stale",
+    "total",
+    "faults",
+    "stalls",
+    "stale",
 };
 
 static atomic_ulong calls[SHIM_NFNS];
 static atomic_ulong extra[EXTRA_N];
 static atomic_ulong written_total = ~0UL;
-static char *counts_path;   /* $HSMKEY_SHIM_COUNTS at the first init */
+static char *counts_path; /* $HSMKEY_SHIM_COUNTS at the first init */
 static atomic_ulong tmp_seq;
 
 /* The hot path: one relaxed atomic add ("total" is summed when read). */
@@ -169,7 +172,8 @@ int shim_counts_flush(int changed_only)
     if (path == NULL)
         return 0;
     total = total_calls() + atomic_load(&extra[EXTRA_FAULTS]) +
-            atomic_load(&extra[EXTRA_STALLS]) + atomic_load(&extra[EXTRA_STALE]);
+            atomic_load(&extra[EXTRA_STALLS]) +
+            atomic_load(&extra[EXTRA_STALE]);
     /* A process that made no call (a forked child that only exits) writes
      * nothing, so it cannot clobber its parent's file. */
     if (total == 0)
@@ -178,8 +182,7 @@ int shim_counts_flush(int changed_only)
         return 0;
     atomic_store(&written_total, total);
     if (hsmkey_shim_counts_write(path) != 0) {
-        fprintf(stderr, SHIM_LOG_PREFIX "cannot write counts file %s: %s\n",
-                path, strerror(errno));
+        shim_log("cannot write counts file %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;

@@ -24,7 +24,7 @@
 
 struct shim_rule {
     unsigned char match[SHIM_NFNS];
-    CK_RV rv;                /* CKR_OK for a stall rule */
+    CK_RV rv; /* CKR_OK for a stall rule */
     unsigned long stall_ms;
     unsigned long after, count, every;
     atomic_ulong hits;
@@ -181,7 +181,7 @@ struct shim_rules *shim_rules_parse(const char *spec, const char *origin,
     if (copy == NULL || set == NULL) {
         free(copy);
         free(set);
-        fprintf(stderr, SHIM_LOG_PREFIX "%s: out of memory\n", origin);
+        shim_log("%s: out of memory", origin);
         (*bad)++;
         return NULL;
     }
@@ -197,8 +197,7 @@ struct shim_rules *shim_rules_parse(const char *spec, const char *origin,
             set->n++;
             continue;
         }
-        fprintf(stderr, SHIM_LOG_PREFIX "%s: bad rule '%s': %s (ignored)\n",
-                origin, text, why);
+        shim_log("%s: bad rule '%s': %s (ignored)", origin, text, why);
         (*bad)++;
     }
     free(copy);
@@ -249,7 +248,6 @@ void shim_rules_retire(struct shim_rules *rules)
     if (rules == NULL)
         return;
     rules->retired_next = atomic_load(&retired);
-    while (!atomic_compare_exchange_weak(&retired, &rules->retired_next,
-                                         rules))
+    while (!atomic_compare_exchange_weak(&retired, &rules->retired_next, rules))
         ;
 }

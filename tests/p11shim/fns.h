@@ -197,10 +197,10 @@ SHIM_FN(C_WrapKey, SESS, NONE,
          CK_OBJECT_HANDLE key, CK_BYTE_PTR out, CK_ULONG_PTR out_len),
         (h, mech, wrapping, key, out, out_len))
 SHIM_FN(C_UnwrapKey, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE unwrapping,
-         CK_BYTE_PTR in, CK_ULONG in_len, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
+        (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
+         CK_OBJECT_HANDLE unwrap_key, CK_BYTE_PTR in, CK_ULONG in_len, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
          CK_OBJECT_HANDLE_PTR key),
-        (h, mech, unwrapping, in, in_len, tmpl, n, key))
+        (h, mech, unwrap_key, in, in_len, tmpl, n, key))
 SHIM_FN(C_DeriveKey, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE base,
          CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR key),

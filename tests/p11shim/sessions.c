@@ -53,7 +53,7 @@ static struct shim_sess *add(CK_SESSION_HANDLE h)
         size_t cap = capsess ? capsess * 2 : 64;
         struct shim_sess *grown = realloc(sess, cap * sizeof(*sess));
         if (grown == NULL)
-            return NULL;   /* untracked: never refused */
+            return NULL; /* untracked: never refused */
         sess = grown;
         capsess = cap;
     }
@@ -94,7 +94,7 @@ void shim_sess_opened(CK_SLOT_ID slot, CK_SESSION_HANDLE h)
     pthread_rwlock_wrlock(&lock);
     s = find(h);
     if (s != NULL)
-        drop(s);   /* the module reused a handle we had seen die */
+        drop(s); /* the module reused a handle we had seen die */
     s = add(h);
     if (s != NULL) {
         s->slot = slot;

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
 #define DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
 const struct shim_fn_info shim_fns[SHIM_NFNS] = {
-#define SHIM_FN(name, kind, op, params, args) \
+#define SHIM_FN(name, kind, op, params, args)                                  \
     {#name, SHIM_KIND_##kind, SHIM_OP_##op},
 #define SHIM_OWN(name, kind) {#name, SHIM_KIND_##kind, SHIM_OP_NONE},
 #include "fns.h"
@@ -52,23 +53,33 @@ static CK_RV load_real(void)
         path = DEFAULT_MODULE;
     so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (so == NULL) {
-        fprintf(stderr, SHIM_LOG_PREFIX "cannot load the real module: %s\n",
-                dlerror());
+        shim_log("cannot load the real module: %s", dlerror());
         return CKR_GENERAL_ERROR;
     }
     *(void **)&get_list = dlsym(so, "C_GetFunctionList");
     if (get_list == NULL) {
-        fprintf(stderr, SHIM_LOG_PREFIX "%s has no C_GetFunctionList\n", path);
+        shim_log("%s has no C_GetFunctionList", path);
         return CKR_GENERAL_ERROR;
     }
     rv = get_list(&list);
     if (rv != CKR_OK || list == NULL) {
-        fprintf(stderr, SHIM_LOG_PREFIX "%s: C_GetFunctionList failed "
-                "(0x%lx)\n", path, rv);
+        shim_log("%s: C_GetFunctionList failed (0x%lx)", path, rv);
         return rv != CKR_OK ? rv : CKR_GENERAL_ERROR;
     }
     atomic_store_explicit(&real_fl, list, memory_order_release);
     return CKR_OK;
+}
+
+void shim_log(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    /* One write per line, so lines of several threads do not interleave. */
+    fprintf(stderr, "hsmkey-p11shim: %s\n", line);
 }
 
 static void sleep_ms(unsigned long ms)
@@ -119,15 +130,15 @@ CK_FUNCTION_LIST_PTR shim_enter(enum shim_fn_index fn, CK_ULONG handle,
 #define SHIM_HANDLE_SESS h
 #define SHIM_HANDLE_SLOT slot
 #define SHIM_HANDLE_NONE 0
-#define SHIM_FN(name, kind, op, params, args)                          \
-    static CK_RV shim_##name params                                    \
-    {                                                                  \
-        CK_RV rv;                                                      \
-        CK_FUNCTION_LIST_PTR real =                                    \
-            shim_enter(SHIM_##name, SHIM_HANDLE_##kind, &rv);          \
-        if (real == NULL || rv != CKR_OK)                              \
-            return rv;                                                 \
-        return real->name args;                                        \
+#define SHIM_FN(name, kind, op, params, args)                                  \
+    static CK_RV shim_##name params                                            \
+    {                                                                          \
+        CK_RV rv;                                                              \
+        CK_FUNCTION_LIST_PTR real =                                            \
+            shim_enter(SHIM_##name, SHIM_HANDLE_##kind, &rv);                  \
+        if (real == NULL || rv != CKR_OK)                                      \
+            return rv;                                                         \
+        return real->name args;                                                \
     }
 #define SHIM_OWN(name, kind)
 #include "fns.h"
@@ -152,9 +163,9 @@ static CK_RV shim_C_Initialize(CK_VOID_PTR init_args)
         shim_counts_init();
         shim_control_init();
         if (shim_control_bad() > 0 && strict_mode()) {
-            fprintf(stderr, SHIM_LOG_PREFIX "HSMKEY_SHIM_STRICT=1 and %d bad "
-                    "rule(s): C_Initialize fails with CKR_ARGUMENTS_BAD\n",
-                    shim_control_bad());
+            shim_log("HSMKEY_SHIM_STRICT=1 and %d bad rule(s): C_Initialize "
+                     "fails with CKR_ARGUMENTS_BAD",
+                     shim_control_bad());
             rv = CKR_ARGUMENTS_BAD;
         }
     }

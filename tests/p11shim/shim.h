@@ -10,7 +10,8 @@
 #include <p11-kit/pkcs11.h>
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
-#define SHIM_LOG_PREFIX "hsmkey-p11shim: "
+/* One line on stderr: "hsmkey-p11shim: " FMT "\n". */
+void shim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Index of each function: SHIM_C_Sign, ...; SHIM_NFNS of them. */
 enum shim_fn_index {
@@ -26,8 +27,14 @@ enum shim_kind { SHIM_KIND_NONE, SHIM_KIND_SESS, SHIM_KIND_SLOT };
 
 /* The operation a failed call terminates (fns.h, column op). */
 enum shim_op {
-    SHIM_OP_NONE, SHIM_OP_FIND, SHIM_OP_ENCRYPT, SHIM_OP_DECRYPT,
-    SHIM_OP_DIGEST, SHIM_OP_SIGN, SHIM_OP_SIGN_RECOVER, SHIM_OP_VERIFY,
+    SHIM_OP_NONE,
+    SHIM_OP_FIND,
+    SHIM_OP_ENCRYPT,
+    SHIM_OP_DECRYPT,
+    SHIM_OP_DIGEST,
+    SHIM_OP_SIGN,
+    SHIM_OP_SIGN_RECOVER,
+    SHIM_OP_VERIFY,
     SHIM_OP_VERIFY_RECOVER
 };
 
@@ -66,8 +73,8 @@ int shim_counts_flush(int changed_only);
 /* faults.c: a parsed set of rules, immutable but for its hit counters. */
 struct shim_rules;
 struct shim_verdict {
-    CK_RV rv;                /* CKR_OK: no failure */
-    unsigned long stall_ms;  /* sum of the stalls that fired */
+    CK_RV rv;               /* CKR_OK: no failure */
+    unsigned long stall_ms; /* sum of the stalls that fired */
 };
 /* Parse SPEC (rules separated by ',' or newlines, '#' comments); a bad rule
  * is reported on stderr naming ORIGIN and skipped, and counted in *bad.
@@ -81,8 +88,8 @@ void shim_rules_reset_hits(struct shim_rules *rules);
 void shim_rules_retire(struct shim_rules *rules);
 
 /* control.c: env rules, the control file and its poller thread. */
-void shim_control_init(void);   /* at C_Initialize, under the load lock */
-int shim_control_bad(void);     /* malformed rules seen at init */
+void shim_control_init(void); /* at C_Initialize, under the load lock */
+int shim_control_bad(void);   /* malformed rules seen at init */
 void shim_control_eval(enum shim_fn_index fn, struct shim_verdict *v);
 void shim_control_atfork_prepare(void);
 void shim_control_atfork_parent(void);
@@ -106,8 +113,7 @@ void shim_sess_atfork_parent(void);
 void shim_sess_atfork_child(void);
 
 /* slots.c: the hand-written entries of the function list. */
-CK_RV shim_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID_PTR list,
-                         CK_ULONG_PTR n);
+CK_RV shim_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR n);
 CK_RV shim_C_GetSlotInfo(CK_SLOT_ID slot, CK_SLOT_INFO_PTR info);
 CK_RV shim_C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info);
 CK_RV shim_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,

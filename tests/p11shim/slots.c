@@ -12,8 +12,7 @@
  */
 #include "shim.h"
 
-CK_RV shim_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID_PTR list,
-                         CK_ULONG_PTR n)
+CK_RV shim_C_GetSlotList(CK_BBOOL present, CK_SLOT_ID_PTR list, CK_ULONG_PTR n)
 {
     CK_RV rv;
     CK_FUNCTION_LIST_PTR real = shim_enter(SHIM_C_GetSlotList, 0, &rv);

@@ -1,0 +1,50 @@
+/* shim_test.h -- helpers shared by the shim_counts test program. */
+#ifndef HSMKEY_P11SHIM_SHIM_TEST_H
+#define HSMKEY_P11SHIM_SHIM_TEST_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "p11shim.h"
+
+#define CHECK(cond, ...)                                                       \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __func__, __LINE__, #cond);    \
+            fprintf(stderr, __VA_ARGS__);                                      \
+            fprintf(stderr, "\n");                                             \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+#define CHECK_RV(call, want)                                                   \
+    do {                                                                       \
+        CK_RV rv_ = (call);                                                    \
+        CHECK(rv_ == (CK_RV)(want), "got 0x%lx, want 0x%lx", rv_,              \
+              (CK_RV)(want));                                                  \
+    } while (0)
+
+extern CK_FUNCTION_LIST_PTR st_p11; /* the shim's function list */
+extern hsmkey_shim_counts_fn *st_counts;
+extern hsmkey_shim_reset_fn *st_reset;
+extern CK_SLOT_ID st_slot;          /* the test token's slot */
+extern CK_OBJECT_HANDLE st_rsa_key; /* rsa-key, id 01 */
+extern char st_pin[256], st_control[4096], st_workdir[3800];
+
+double st_now_ms(void);
+/* "ok N NAME" on stdout; st_passed() is N. */
+void st_pass(const char *name);
+int st_passed(void);
+/* A session on st_slot, logged in (or already). */
+CK_SESSION_HANDLE st_open_session(void);
+CK_RV st_sign_mech(CK_SESSION_HANDLE h, CK_MECHANISM_TYPE type);
+CK_RV st_sign(CK_SESSION_HANDLE h); /* CKM_SHA256_RSA_PKCS */
+/* Replace the control file and wait (5 s at most) until the shim read it. */
+void st_set_control(const char *rules);
+void st_find_key(CK_SESSION_HANDLE h);
+void st_find_slot(const char *label);
+/* The value of NAME in the counts file of process PID, or -1. */
+long st_counts_file_value(long pid, const char *name);
+
+#endif
