@@ -198,8 +198,8 @@ SHIM_FN(C_WrapKey, SESS, NONE,
         (h, mech, wrapping, key, out, out_len))
 SHIM_FN(C_UnwrapKey, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
-         CK_OBJECT_HANDLE unwrap_key, CK_BYTE_PTR in, CK_ULONG in_len, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
-         CK_OBJECT_HANDLE_PTR key),
+         CK_OBJECT_HANDLE unwrap_key, CK_BYTE_PTR in, CK_ULONG in_len,
+         CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR key),
         (h, mech, unwrap_key, in, in_len, tmpl, n, key))
 SHIM_FN(C_DeriveKey, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE base,

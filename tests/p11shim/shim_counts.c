@@ -261,9 +261,9 @@ int main(int argc, char **argv)
     so = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
     CHECK(so != NULL, "%s", dlerror());
     *(void **)&get_list = dlsym(so, "C_GetFunctionList");
-    *(void **)&counts = dlsym(so, HSMKEY_SHIM_COUNTS_SYM);
-    *(void **)&reset = dlsym(so, HSMKEY_SHIM_RESET_SYM);
-    CHECK(get_list != NULL && counts != NULL && reset != NULL, "symbols");
+    *(void **)&st_counts = dlsym(so, HSMKEY_SHIM_COUNTS_SYM);
+    *(void **)&st_reset = dlsym(so, HSMKEY_SHIM_RESET_SYM);
+    CHECK(get_list != NULL && st_counts != NULL && st_reset != NULL, "symbols");
     CHECK_RV(get_list(&st_p11), CKR_OK);
     CHECK(dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD) == so, "same copy");
     CHECK_RV(st_p11->C_Initialize(&args), CKR_OK);
