@@ -182,7 +182,9 @@ int shim_counts_flush(int changed_only)
         return 0;
     atomic_store(&written_total, total);
     if (hsmkey_shim_counts_write(path) != 0) {
-        shim_log("cannot write counts file %s: %s", path, strerror(errno));
+        static atomic_int warned;
+        if (atomic_exchange(&warned, 1) == 0) /* the poller retries */
+            shim_log("cannot write counts file %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
