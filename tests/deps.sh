@@ -10,7 +10,7 @@ packages=(
     libp11-kit-dev p11-kit
     libcmocka-dev
     softhsm2 opensc
-    nginx-light curl python3
+    nginx-light curl python3 nodejs
     iproute2 valgrind clang
 )
 
