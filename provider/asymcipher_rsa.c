@@ -3,9 +3,10 @@
  * (CKM_RSA_PKCS), OAEP (CKM_RSA_PKCS_OAEP) and raw (CKM_RSA_X_509).
  * Encryption uses only the public half and runs in software.
  *
- * TLS's RSA key transport padding (RSA_PKCS1_WITH_TLS_PADDING) is refused:
- * a token answers a bad padding with an error code and its own timing, a
- * Bleichenbacher oracle no provider can hide.  TLS then uses (EC)DHE.
+ * TLS 1.2's RSA key exchange (RSA_PKCS1_WITH_TLS_PADDING) never asks the
+ * token to check a padding: a token answers a bad one with an error code
+ * and its own timing, a Bleichenbacher oracle.  It decrypts raw and
+ * rsa_tls_padding.c checks in constant time.
  *
  * Some tokens (SoftHSM2 2.6) do OAEP with SHA-1 only.  When the token
  * refuses the OAEP parameters, the block is decrypted raw (CKM_RSA_X_509)
@@ -40,6 +41,7 @@ struct rsa_cipher_ctx {
     EVP_MD *oaep_md, *mgf1_md;
     unsigned char *label;
     size_t labellen;
+    unsigned int tls_client_version, tls_alt_version;
 };
 
 static void *rsa_cipher_newctx(void *provctx)
@@ -148,6 +150,7 @@ static int mechanism(struct rsa_cipher_ctx *ctx, CK_MECHANISM *mech,
         *mech = (CK_MECHANISM){ CKM_RSA_PKCS, NULL, 0 };
         return 1;
     case RSA_NO_PADDING:
+    case RSA_PKCS1_WITH_TLS_PADDING: /* raw, checked here: see the header */
         *mech = (CK_MECHANISM){ CKM_RSA_X_509, NULL, 0 };
         return 1;
     case RSA_PKCS1_OAEP_PADDING:
@@ -195,6 +198,30 @@ static int oaep_in_software(struct rsa_cipher_ctx *ctx, const unsigned char *in,
     return 1;
 }
 
+/* Raw decryption, then the constant-time TLS check; 48 bytes whatever. */
+static int tls_decrypt(struct rsa_cipher_ctx *ctx, CK_MECHANISM *raw,
+                       const unsigned char *in, size_t inlen,
+                       unsigned char *buf, size_t *len)
+{
+    size_t k = *len;
+    unsigned char *em = OPENSSL_zalloc(k);
+    int ok = 0;
+
+    if (em == NULL || ctx->tls_client_version == 0)
+        goto done;
+    /* A token error on a well-formed length is not about the padding. */
+    if (hsmkey_object_decrypt(ctx->key->obj, raw, in, inlen, em, len)
+        && *len == k
+        && hkprov_rsa_tls_unpad(em, k, ctx->tls_client_version,
+                                ctx->tls_alt_version, buf)) {
+        *len = 48;
+        ok = 1;
+    }
+done:
+    OPENSSL_clear_free(em, k);
+    return ok;
+}
+
 /* The token's own OAEP first; its refusal of the parameters is not final. */
 static int token_decrypt(struct rsa_cipher_ctx *ctx, const unsigned char *in,
                          size_t inlen, unsigned char *buf, size_t *len)
@@ -206,6 +233,8 @@ static int token_decrypt(struct rsa_cipher_ctx *ctx, const unsigned char *in,
 
     if (!mechanism(ctx, &mech, &oaep))
         return 0;
+    if (ctx->pad == RSA_PKCS1_WITH_TLS_PADDING)
+        return tls_decrypt(ctx, &mech, in, inlen, buf, len);
     if (ctx->pad != RSA_PKCS1_OAEP_PADDING)
         return hsmkey_object_decrypt(ctx->key->obj, &mech, in, inlen, buf, len);
     hsmkey_err_set_mark();
@@ -305,6 +334,14 @@ static int rsa_cipher_set_ctx_params(void *vctx, const OSSL_PARAM params[])
     p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST);
     if (p != NULL && !fetch_md(ctx, p, &ctx->mgf1_md))
         return 0;
+    p = OSSL_PARAM_locate_const(params,
+                                OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION);
+    if (p != NULL && !OSSL_PARAM_get_uint(p, &ctx->tls_client_version))
+        return 0;
+    p = OSSL_PARAM_locate_const(params,
+                                OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION);
+    if (p != NULL && !OSSL_PARAM_get_uint(p, &ctx->tls_alt_version))
+        return 0;
     p = OSSL_PARAM_locate_const(params, OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL);
     if (p != NULL) {
         if (!OSSL_PARAM_get_octet_string(p, &label, 0, &ctx->labellen))
@@ -323,6 +360,8 @@ static const OSSL_PARAM *rsa_cipher_settable_ctx_params(void *vctx,
         OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_OAEP_DIGEST, NULL, 0),
         OSSL_PARAM_utf8_string(OSSL_ASYM_CIPHER_PARAM_MGF1_DIGEST, NULL, 0),
         OSSL_PARAM_octet_string(OSSL_ASYM_CIPHER_PARAM_OAEP_LABEL, NULL, 0),
+        OSSL_PARAM_uint(OSSL_ASYM_CIPHER_PARAM_TLS_CLIENT_VERSION, NULL),
+        OSSL_PARAM_uint(OSSL_ASYM_CIPHER_PARAM_TLS_NEGOTIATED_VERSION, NULL),
         OSSL_PARAM_END
     };
 

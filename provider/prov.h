@@ -65,6 +65,11 @@ int hkprov_key_bits(const struct hkprov_key *key);
 int hkprov_rsa_hash_ids(const EVP_MD *md, CK_MECHANISM_TYPE *hash,
                         CK_RSA_PKCS_MGF_TYPE *mgf);
 
+/* rsa_tls_padding.c: TLS premaster from a raw RSA block, constant time */
+int hkprov_rsa_tls_unpad(const unsigned char *em, size_t k,
+                         unsigned int client_version,
+                         unsigned int alt_version, unsigned char *out);
+
 extern const OSSL_DISPATCH hkprov_rsa_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ec_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ed25519_keymgmt_functions[];

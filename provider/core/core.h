@@ -100,6 +100,8 @@ void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions);
 struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
                                         CK_SESSION_HANDLE s,
                                         CK_OBJECT_HANDLE h);
+/* Forget obj's handle: the token refused it. */
+void hsmkey_object_invalidate(struct hsmkey_object *obj);
 /* A current handle for obj: re-found by class/type/id/label after re-init. */
 int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out);
 

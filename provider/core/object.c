@@ -322,3 +322,10 @@ struct hsmkey_object *hsmkey_object_get_partner(struct hsmkey_object *obj)
     pthread_mutex_unlock(&obj->lock);
     return p;
 }
+
+void hsmkey_object_invalidate(struct hsmkey_object *obj)
+{
+    pthread_mutex_lock(&obj->lock);
+    obj->gen = 0; /* no token generation is 0: found again on next use */
+    pthread_mutex_unlock(&obj->lock);
+}

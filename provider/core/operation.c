@@ -125,30 +125,56 @@ static CK_RV attempt(struct hsmkey_object *key, const struct op_calls *calls,
 }
 
 /*
- * After a failed first attempt: recover what the token's answer says was
- * lost (session, login, the token itself) and try once more.  A signature
- * or decryption is safe to repeat; a wrong PIN is never retried (login.c).
+ * The key's handle is refused: the token logged us out (its last session
+ * closed) or forgot the handle.  Log in again and find the key again.
+ */
+static int handle_lost(CK_RV rv)
+{
+    return rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID
+           || rv == CKR_USER_NOT_LOGGED_IN;
+}
+
+/* Repair what the token's answer says was lost; 0 when that failed. */
+static int recover(struct hsmkey_object *key, CK_RV rv)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(key);
+
+    if (token_lost(rv) || (rv == HSMKEY_CKR_RAISED && atomic_load(&tok->lost)))
+        return hsmkey_token_recover(tok);
+    if (handle_lost(rv)) {
+        hsmkey_token_forget_login(tok);
+        hsmkey_object_invalidate(key);
+        return hsmkey_token_login(tok, NULL);
+    }
+    return 1; /* a lost session: the next attempt takes another one */
+}
+
+static int recoverable(struct hsmkey_object *key, CK_RV rv)
+{
+    return session_lost(rv) || token_lost(rv) || handle_lost(rv)
+           || (rv == HSMKEY_CKR_RAISED
+               && atomic_load(&hsmkey_object_token(key)->lost));
+}
+
+/*
+ * After a failed attempt: recover and try again, at most twice (a dead
+ * session can hide a lost login behind it).  A signature or decryption is
+ * safe to repeat; a wrong PIN is never retried (login.c).
  */
 static CK_RV retry(struct hsmkey_object *key, const struct op_calls *calls,
                    CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
                    unsigned char *out, CK_ULONG *len, const char **failed,
                    CK_RV rv)
 {
-    struct hsmkey_token *tok = hsmkey_object_token(key);
-    int gone = token_lost(rv)
-               || (rv == HSMKEY_CKR_RAISED && atomic_load(&tok->lost));
+    CK_ULONG size = *len;
 
-    if (rv == CKR_USER_NOT_LOGGED_IN) {
-        hsmkey_token_forget_login(tok);
-        if (!hsmkey_token_login(tok, NULL))
+    for (int i = 0; i < 2 && recoverable(key, rv); i++) {
+        if (!recover(key, rv))
             return HSMKEY_CKR_RAISED;
-    } else if (gone) {
-        if (!hsmkey_token_recover(tok))
-            return HSMKEY_CKR_RAISED;
-    } else if (!session_lost(rv)) {
-        return rv;
+        *len = size;
+        rv = attempt(key, calls, mech, in, inlen, out, len, failed);
     }
-    return attempt(key, calls, mech, in, inlen, out, len, failed);
+    return rv;
 }
 
 static int run(struct hsmkey_object *key, const struct op_calls *calls,
