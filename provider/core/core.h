@@ -124,6 +124,14 @@ void hsmkey_cache_put(struct hsmkey_cache *c, const char *uri,
                       CK_OBJECT_CLASS cls, unsigned long stamp,
                       struct hsmkey_object **objs, size_t n);
 
+/*
+ * find.c: the C_FindObjects template for a URI: CKA_CLASS *cls first (it
+ * must outlive the template), then the URI's object attributes (label, id);
+ * at most 8 entries.  0 when the URI's type= names another class.
+ */
+int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
+                        CK_ATTRIBUTE *tmpl, CK_ULONG *ntmpl);
+
 /* find.c: handles of objects matching a template on one token */
 int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
                               CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,

@@ -155,9 +155,8 @@ done:
     return ok;
 }
 
-/* The URI's object attributes with CKA_CLASS forced to cls; 0: cannot match */
-static int build_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
-                          CK_ATTRIBUTE *tmpl, CK_ULONG *ntmpl)
+int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
+                        CK_ATTRIBUTE *tmpl, CK_ULONG *ntmpl)
 {
     CK_ULONG n = 0;
     CK_ATTRIBUTE *attrs = p11_kit_uri_get_attributes(uri, &n);
@@ -188,7 +187,7 @@ static int find_uncached(struct hsmkey_core *core, P11KitUri *uri,
 
     *objs = NULL;
     *count = 0;
-    if (!build_template(uri, &cls, tmpl, &ntmpl))
+    if (!hsmkey_uri_template(uri, &cls, tmpl, &ntmpl))
         return 1; /* type= names another class: nothing of this class */
     if (!hsmkey_core_tokens(core, uri, &toks, &ntok))
         return 0;
