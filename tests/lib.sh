@@ -7,6 +7,7 @@
 #   should_fail RE CMD... CMD must exit non-zero (no signal) and stderr match RE
 #   assert_eq A B [MSG], assert_match RE STRING [MSG], assert_file_match RE FILE
 #   uri NAME [TYPE]       pkcs11: URI of an object on the test token
+#   preloaded CMD...      run a program that loads the provider (asan setup)
 #   free_port, wait_port PORT, wait_output FILE RE
 #   start_bg NAME CMD..., wait_bg NAME, stop_bg NAME   (background, by pid)
 #   make_ca NAME, make_cert CA NAME KEY_URI CN         (dev CA + node certs)
@@ -136,14 +137,21 @@ uri() {
 }
 
 # ---------------------------------------------------------------- openssl
-# ossl_raw: openssl with the test config, sanitizer runtime preloaded when
-# the asan setup asks for it; output not captured (background servers).
-ossl_raw() {
+# preloaded CMD...: run a program that loads the provider (openssl, nginx,
+# curl, python3, node) with the sanitizer runtime preloaded when the asan
+# test setup asks for it (HSMKEY_TEST_PRELOAD); plain otherwise.
+preloaded() {
     if [ -n "${HSMKEY_TEST_PRELOAD:-}" ]; then
-        LD_PRELOAD="$HSMKEY_TEST_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" openssl "$@"
+        LD_PRELOAD="$HSMKEY_TEST_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
     else
-        openssl "$@"
+        "$@"
     fi
+}
+
+# ossl_raw: openssl with the test config (preloaded); output not captured
+# (background servers).
+ossl_raw() {
+    preloaded openssl "$@"
 }
 
 # _status_check RC STDERR-FILE WHAT: a signal or a sanitizer report is fatal.

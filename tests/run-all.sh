@@ -74,6 +74,9 @@ run_suite() {
     total_skip=$((total_skip + skip))
 }
 
+echo "== source file sizes (STYLE.md)"
+"$src/tests/filesize.sh" || status=1
+
 echo "== build/ (plain)"
 setup build
 meson compile -C build
