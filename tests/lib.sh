@@ -8,6 +8,7 @@
 #   assert_eq A B [MSG], assert_match RE STRING [MSG], assert_file_match RE FILE
 #   uri NAME [TYPE]       pkcs11: URI of an object on the test token
 #   preloaded CMD...      run a program that loads the provider (asan setup)
+#   secret PIN            another PIN that no output file may contain
 #   free_port, wait_port PORT, wait_output FILE RE
 #   start_bg NAME CMD..., wait_bg NAME, stop_bg NAME   (background, by pid)
 #   make_ca NAME, make_cert CA NAME KEY_URI CN         (dev CA + node certs)
@@ -79,7 +80,11 @@ _cleanup() {
     if [ "$rc" -eq 0 ]; then
         say "PASS"
     else
-        say "FAILED (status $rc); temp dir ${HSMKEY_KEEP_TMP:+kept at $T}"
+        if [ -n "${HSMKEY_KEEP_TMP:-}" ]; then
+            say "FAILED (status $rc); files kept in $T"
+        else
+            say "FAILED (status $rc); HSMKEY_KEEP_TMP=1 keeps the temp dir"
+        fi
     fi
     if [ -z "${HSMKEY_KEEP_TMP:-}" ]; then
         rm -rf "$T"
@@ -91,13 +96,21 @@ trap _cleanup EXIT
 # Every file a test wrote (outputs, logs) must be free of the token PIN and
 # of sanitizer reports. Files that hold a PIN on purpose live in $TOKEN_DIR
 # or in $T/secret.
+# secret VALUE: one more PIN that no output may contain.
+_SECRETS=()
+secret() {
+    _SECRETS+=("$1")
+}
+
 _scan_outputs() {
-    local f
+    local f p
     [ -n "${TOKEN_PIN:-}" ] || return 0
     while IFS= read -r -d '' f; do
-        if grep -aqF -- "$TOKEN_PIN" "$f"; then
-            fatal "the token PIN appears in output file ${f#"$T"/}"
-        fi
+        for p in "$TOKEN_PIN" ${_SECRETS[@]+"${_SECRETS[@]}"}; do
+            if grep -aqF -- "$p" "$f"; then
+                fatal "a token PIN appears in output file ${f#"$T"/}"
+            fi
+        done
         if grep -aqE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f"; then
             fatal "sanitizer report in ${f#"$T"/}:$(head -c 4000 "$f" | sed 's/^/    /')"
         fi
