@@ -6,6 +6,8 @@
  *                  neither: every module registered with p11-kit.
  *   pin-source     file:PATH or env:NAME; a URI's own pin-value/pin-source
  *                  wins, HSMKEY_PIN_SOURCE is used when neither is set.
+ *   session-copies yes (default) or no: sign with a session-object copy of
+ *                  each key, made inside the token (see core/keycopy.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,8 +29,8 @@ int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
                        const OSSL_DISPATCH *in)
 {
     OSSL_FUNC_core_get_params_fn *get_params = NULL;
-    const char *module = NULL, *pin = NULL;
-    OSSL_PARAM params[3];
+    const char *module = NULL, *pin = NULL, *copies = NULL;
+    OSSL_PARAM params[4];
     const char *env;
 
     for (; in->function_id != 0; in++)
@@ -38,9 +40,14 @@ int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
                                               (char **)&module, 0);
     params[1] = OSSL_PARAM_construct_utf8_ptr(HKPROV_CFG_PIN_SOURCE,
                                               (char **)&pin, 0);
-    params[2] = OSSL_PARAM_construct_end();
+    params[2] = OSSL_PARAM_construct_utf8_ptr(HKPROV_CFG_SESSION_COPIES,
+                                              (char **)&copies, 0);
+    params[3] = OSSL_PARAM_construct_end();
     if (get_params != NULL && !get_params(handle, params))
-        module = pin = NULL;
+        module = pin = copies = NULL;
+    ctx->session_copies = copies == NULL || !(strcmp(copies, "no") == 0
+                                              || strcmp(copies, "0") == 0
+                                              || strcmp(copies, "false") == 0);
     if ((env = getenv("HSMKEY_PKCS11_MODULE")) != NULL && *env != '\0')
         module = env;
     return dup_setting(&ctx->module_path, module)

@@ -26,6 +26,7 @@
 /* Config keys of the openssl.cnf section (one table in config.c). */
 #define HKPROV_CFG_PKCS11_MODULE "pkcs11-module"
 #define HKPROV_CFG_PIN_SOURCE "pin-source"
+#define HKPROV_CFG_SESSION_COPIES "session-copies"
 
 struct hkprov_ctx {
     const OSSL_CORE_HANDLE *handle;
@@ -33,6 +34,7 @@ struct hkprov_ctx {
     struct hsmkey_core *core;
     char *module_path;
     char *pin_source;
+    int session_copies; /* sign with session-object copies: yes (1) / no */
 };
 
 /* config.c: read the section and the environment overrides. */

@@ -209,6 +209,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     ctx->core = hsmkey_core_new(ctx->module_path, ctx->pin_source);
     if (ctx->core == NULL)
         goto err;
+    hsmkey_core_set_session_copies(ctx->core, ctx->session_copies);
     *out = prov_functions;
     *provctx = ctx;
     return 1;

@@ -49,6 +49,13 @@ void hsmkey_core_set_pin_prompt(struct hsmkey_core *core,
 /* Finalizes the module unless the process is exiting; NULL is fine. */
 void hsmkey_core_free(struct hsmkey_core *core);
 
+/*
+ * Sign and decrypt with a session-object copy of each private key (on by
+ * default): tokens that re-read token objects on every use (SoftHSM2) run
+ * at full speed.  The copy never leaves the token.
+ */
+void hsmkey_core_set_session_copies(struct hsmkey_core *core, int on);
+
 /* The module path in use ("p11-kit-proxy" when none) for messages. */
 const char *hsmkey_core_module_name(const struct hsmkey_core *core);
 

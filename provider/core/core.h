@@ -29,6 +29,7 @@ struct hsmkey_core {
     /* Bumped whenever any token starts over: invalidates cached searches. */
     atomic_ulong changes;
     struct hsmkey_cache *cache;
+    int session_copies; /* sign with session-object copies (keycopy.c) */
 };
 
 struct hsmkey_token {
@@ -61,6 +62,10 @@ struct hsmkey_token {
     CK_MECHANISM_TYPE *mechs;
     CK_ULONG nmechs;
     int mechs_loaded;
+
+    /* keycopy.c: the session that holds session-object copies of keys */
+    CK_SESSION_HANDLE keeper;
+    unsigned long keeper_gen;
 };
 
 /* module.c */
@@ -92,6 +97,13 @@ void hsmkey_token_free(struct hsmkey_token *tok);
 int hsmkey_token_needs_login(const struct hsmkey_token *tok);
 int hsmkey_token_is_logged_in(struct hsmkey_token *tok);
 void hsmkey_token_forget_login(struct hsmkey_token *tok);
+
+/* keycopy.c: a session-object copy of a private key (0: use the original);
+ * dropping it is a no-op once the token started over. */
+int hsmkey_token_copy_key(struct hsmkey_token *tok, CK_OBJECT_HANDLE key,
+                          CK_OBJECT_HANDLE *copy);
+void hsmkey_token_drop_copy(struct hsmkey_token *tok, CK_OBJECT_HANDLE copy,
+                            unsigned long gen);
 
 /* session.c: empty the pool; close_sessions: C_CloseSession each first. */
 void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions);
@@ -126,8 +138,9 @@ void hsmkey_cache_put(struct hsmkey_cache *c, const char *uri,
 
 /*
  * find.c: the C_FindObjects template for a URI: CKA_CLASS *cls first (it
- * must outlive the template), then the URI's object attributes (label, id);
- * at most 8 entries.  0 when the URI's type= names another class.
+ * must outlive the template), CKA_TOKEN true, then the URI's object
+ * attributes (label, id); at most 8 entries.  0 when the URI's type= names
+ * another class.
  */
 int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
                         CK_ATTRIBUTE *tmpl, CK_ULONG *ntmpl);

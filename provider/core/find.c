@@ -128,7 +128,7 @@ static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
                          size_t *count)
 {
     CK_OBJECT_CLASS cls = *(CK_OBJECT_CLASS *)tmpl[0].pValue;
-    int widen = cls == CKO_PRIVATE_KEY && ntmpl > 1;
+    int widen = cls == CKO_PRIVATE_KEY && ntmpl > 2;
     struct hsmkey_object **found = NULL;
     size_t nfound = 0;
     CK_SESSION_HANDLE s;
@@ -161,8 +161,14 @@ int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
     CK_ULONG n = 0;
     CK_ATTRIBUTE *attrs = p11_kit_uri_get_attributes(uri, &n);
 
+    static CK_BBOOL token_object = CK_TRUE;
+
     *ntmpl = 0;
     tmpl[(*ntmpl)++] = (CK_ATTRIBUTE){ CKA_CLASS, cls, sizeof(*cls) };
+    /* Session objects are ours (keycopy.c), or another process's fork
+     * leftovers: a URI names token objects. */
+    tmpl[(*ntmpl)++] = (CK_ATTRIBUTE){ CKA_TOKEN, &token_object,
+                                       sizeof(token_object) };
     for (CK_ULONG i = 0; i < n && *ntmpl < 8; i++) {
         if (attrs[i].type == CKA_CLASS) {
             if (attrs[i].ulValueLen != sizeof(*cls)

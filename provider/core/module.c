@@ -75,6 +75,7 @@ struct hsmkey_core *hsmkey_core_new(const char *module_path,
     atomic_init(&core->ready_gen, 0);
     atomic_init(&core->changes, 0);
     core->cache = hsmkey_cache_new(); /* none: every search asks the token */
+    core->session_copies = 1;
     return core;
 err:
     if (core != NULL) {

@@ -18,8 +18,10 @@ struct hsmkey_object {
     atomic_int refs;
     struct hsmkey_token *tok;
     pthread_mutex_t lock; /* handle refresh and the public key cache */
-    CK_OBJECT_HANDLE handle;
-    unsigned long gen;
+    CK_OBJECT_HANDLE handle;  /* the token object */
+    unsigned long gen;        /* token generation handle belongs to */
+    CK_OBJECT_HANDLE use;     /* what operations use: handle or a copy */
+    unsigned long use_gen;    /* 0: not set up for this generation */
     CK_OBJECT_CLASS cls;
     CK_KEY_TYPE ktype;
     CK_ATTRIBUTE attrs[24];
@@ -143,6 +145,8 @@ void hsmkey_object_free(struct hsmkey_object *obj)
         return;
     for (CK_ULONG i = 0; i < obj->nattrs; i++)
         OPENSSL_free(obj->attrs[i].pValue);
+    if (obj->use_gen != 0 && obj->use != obj->handle)
+        hsmkey_token_drop_copy(obj->tok, obj->use, obj->use_gen);
     EVP_PKEY_free(obj->pub);
     hsmkey_object_free(obj->partner);
     pthread_mutex_destroy(&obj->lock);
@@ -205,8 +209,9 @@ const char *hsmkey_object_desc(const struct hsmkey_object *obj)
 /* Identify obj again after a re-initialization: its old handle is dead. */
 static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
 {
-    CK_ATTRIBUTE tmpl[4];
-    CK_ULONG n = 0, count = 0;
+    CK_BBOOL token_object = CK_TRUE; /* not our session copies (keycopy.c) */
+    CK_ATTRIBUTE tmpl[5] = { { CKA_TOKEN, &token_object, sizeof(CK_BBOOL) } };
+    CK_ULONG n = 1, count = 0;
     CK_OBJECT_HANDLE *found = NULL;
     CK_SESSION_HANDLE s;
     static const CK_ATTRIBUTE_TYPE keys[] = { CKA_CLASS, CKA_KEY_TYPE, CKA_ID,
@@ -239,25 +244,59 @@ static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
     return ok;
 }
 
+/* The token object's handle for generation gen, found again if older. */
+static int token_handle(struct hsmkey_object *obj, unsigned long gen,
+                        CK_OBJECT_HANDLE *out)
+{
+    CK_OBJECT_HANDLE h;
+
+    pthread_mutex_lock(&obj->lock);
+    h = obj->handle;
+    if (obj->gen == gen) {
+        pthread_mutex_unlock(&obj->lock);
+        *out = h;
+        return 1;
+    }
+    pthread_mutex_unlock(&obj->lock);
+    if (!refind(obj, &h))
+        return 0;
+    pthread_mutex_lock(&obj->lock);
+    obj->handle = h;
+    obj->gen = gen;
+    pthread_mutex_unlock(&obj->lock);
+    *out = h;
+    return 1;
+}
+
+/* Hot path: one lock and a comparison; setup work once per generation. */
 int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
 {
     unsigned long gen = hsmkey_token_gen(obj->tok);
-    int ok = 1;
+    CK_OBJECT_HANDLE h, copy;
+    int copied = 0;
 
     pthread_mutex_lock(&obj->lock);
-    if (obj->gen != gen) {
-        CK_OBJECT_HANDLE h;
-
+    if (obj->use_gen == gen) {
+        *out = obj->use;
         pthread_mutex_unlock(&obj->lock);
-        if (!refind(obj, &h))
-            return 0;
-        pthread_mutex_lock(&obj->lock);
-        obj->handle = h;
-        obj->gen = gen;
+        return 1;
     }
-    *out = obj->handle;
     pthread_mutex_unlock(&obj->lock);
-    return ok;
+    if (!token_handle(obj, gen, &h))
+        return 0;
+    if (obj->cls == CKO_PRIVATE_KEY)
+        copied = hsmkey_token_copy_key(obj->tok, h, &copy);
+    pthread_mutex_lock(&obj->lock);
+    if (obj->use_gen != gen) {
+        obj->use = copied ? copy : h;
+        obj->use_gen = gen;
+        copied = 0;
+    }
+    *out = obj->use;
+    pthread_mutex_unlock(&obj->lock);
+    if (copied) /* another thread set up its own copy first */
+        hsmkey_token_drop_copy(obj->tok, copy, gen);
+    return 1;
 }
 
 /* Serialized with the handle: the cache is filled once per object. */
@@ -326,6 +365,8 @@ struct hsmkey_object *hsmkey_object_get_partner(struct hsmkey_object *obj)
 void hsmkey_object_invalidate(struct hsmkey_object *obj)
 {
     pthread_mutex_lock(&obj->lock);
-    obj->gen = 0; /* no token generation is 0: found again on next use */
+    /* No token generation is 0: found (and copied) again on next use. */
+    obj->gen = 0;
+    obj->use_gen = 0;
     pthread_mutex_unlock(&obj->lock);
 }

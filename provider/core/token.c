@@ -73,6 +73,11 @@ static int same_token(const struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
 
 void hsmkey_token_reset(struct hsmkey_token *tok, int close_sessions)
 {
+    pthread_mutex_lock(&tok->lock);
+    if (close_sessions && tok->keeper_gen == hsmkey_token_gen(tok))
+        tok->fn->C_CloseSession(tok->keeper);
+    tok->keeper_gen = 0;
+    pthread_mutex_unlock(&tok->lock);
     atomic_fetch_add(&tok->gen, 1);
     atomic_fetch_add(&tok->core->changes, 1);
     hsmkey_token_forget_login(tok);

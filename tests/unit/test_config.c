@@ -15,7 +15,7 @@
 #include "provider/prov.h"
 
 /* What the fake openssl.cnf section holds; NULL: the key is absent. */
-static const char *cnf_module, *cnf_pin;
+static const char *cnf_module, *cnf_pin, *cnf_copies;
 static int cnf_fails;
 
 static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
@@ -29,6 +29,9 @@ static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
         OSSL_PARAM_set_utf8_ptr(p, cnf_module);
     if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_PIN_SOURCE)) && cnf_pin)
         OSSL_PARAM_set_utf8_ptr(p, cnf_pin);
+    if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_SESSION_COPIES))
+        && cnf_copies)
+        OSSL_PARAM_set_utf8_ptr(p, cnf_copies);
     return 1;
 }
 
@@ -46,7 +49,7 @@ static void load(struct hkprov_ctx *ctx)
 static int setup(void **state)
 {
     (void)state;
-    cnf_module = cnf_pin = NULL;
+    cnf_module = cnf_pin = cnf_copies = NULL;
     cnf_fails = 0;
     unsetenv("HSMKEY_PKCS11_MODULE");
     unsetenv("HSMKEY_PIN_SOURCE");
@@ -128,6 +131,24 @@ static void test_config_failed_upcall_means_defaults(void **state)
     hkprov_config_free(&ctx);
 }
 
+static void test_config_session_copies(void **state)
+{
+    struct hkprov_ctx ctx;
+
+    (void)state;
+    load(&ctx);
+    assert_int_equal(ctx.session_copies, 1); /* on unless refused */
+    hkprov_config_free(&ctx);
+    cnf_copies = "no";
+    load(&ctx);
+    assert_int_equal(ctx.session_copies, 0);
+    hkprov_config_free(&ctx);
+    cnf_copies = "yes";
+    load(&ctx);
+    assert_int_equal(ctx.session_copies, 1);
+    hkprov_config_free(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +159,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_env_pin_does_not_override, setup),
         cmocka_unit_test_setup(test_config_failed_upcall_means_defaults,
                                setup),
+        cmocka_unit_test_setup(test_config_session_copies, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

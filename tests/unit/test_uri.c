@@ -117,9 +117,13 @@ static void test_uri_template_object_attributes(void **state)
 
     (void)state;
     assert_int_equal(hsmkey_uri_template(uri, &cls, tmpl, &n), 1);
-    assert_int_equal(n, 3); /* class, label, id: the token attrs are not */
+    /* class, token object, label, id: the token attributes are not */
+    assert_int_equal(n, 4);
     assert_int_equal(tmpl[0].type, CKA_CLASS);
     assert_int_equal(*(CK_OBJECT_CLASS *)tmpl[0].pValue, CKO_PRIVATE_KEY);
+    a = find_attr(tmpl, n, CKA_TOKEN);
+    assert_non_null(a);
+    assert_int_equal(*(CK_BBOOL *)a->pValue, CK_TRUE);
     a = find_attr(tmpl, n, CKA_LABEL);
     assert_non_null(a);
     assert_int_equal(a->ulValueLen, 8);
@@ -152,7 +156,7 @@ static void test_uri_template_no_object_attrs_is_class_only(void **state)
 
     (void)state;
     assert_int_equal(hsmkey_uri_template(uri, &cls, tmpl, &n), 1);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2); /* class and token object only */
     assert_int_equal(*(CK_OBJECT_CLASS *)tmpl[0].pValue, CKO_CERTIFICATE);
     p11_kit_uri_free(uri);
 }
