@@ -67,6 +67,25 @@ static BIO *slurp(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
     return all;
 }
 
+/*
+ * A reference to a key that is not there (or a wrong PIN) must be reported
+ * here: OpenSSL's file store drops the errors of the later DER stage.  The
+ * search is cached (core/cache.c), so the DER stage does not repeat it.
+ */
+static int key_reachable(struct hkprov_ctx *prov, const char *text)
+{
+    P11KitUri *uri = hsmkey_uri_parse(text);
+    struct hsmkey_object *obj = NULL;
+    int saved = errno;
+
+    if (uri != NULL)
+        obj = hsmkey_core_find_one(prov->core, uri, CKO_PRIVATE_KEY);
+    errno = saved;
+    hsmkey_object_free(obj);
+    p11_kit_uri_free(uri);
+    return obj != NULL;
+}
+
 static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
                           OSSL_CALLBACK *cb, void *cbarg,
                           OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
@@ -87,7 +106,9 @@ static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
     hsmkey_err_set_mark();
     uri = hsmkey_keyref_read_bio(all, "key-reference file");
     hsmkey_err_pop_to_mark();
-    if (uri != NULL && hsmkey_keyref_encode_der(uri, &der, &derlen)) {
+    if (uri != NULL && !key_reachable(ctx, uri))
+        ret = 0;
+    else if (uri != NULL && hsmkey_keyref_encode_der(uri, &der, &derlen)) {
         params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA,
                                                       der, derlen);
         params[1] = OSSL_PARAM_construct_utf8_string(
