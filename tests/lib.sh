@@ -60,7 +60,13 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-$TEST_NAME.XXXXXX")
 _BG_NAMES=()
 
 _on_err() {
-    printf 'FAIL %s: line %s: %s (status %s)\n' "$TEST_NAME" "$1" "$2" "$3" >&2
+    local i where=
+    # call stack, innermost first: file:line of each caller
+    for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
+        where+=" ${BASH_SOURCE[i]##*/}:${BASH_LINENO[i - 1]}"
+    done
+    printf 'FAIL %s: %s (status %s) at%s\n' "$TEST_NAME" "$2" "$3" \
+        "${where:- line $1}" >&2
 }
 trap '_on_err "$LINENO" "$BASH_COMMAND" "$?"' ERR
 
