@@ -37,12 +37,22 @@ if [ "$mode" = full ]; then
     step "Installing packages (apt-get)"
     "$src/tests/deps.sh"
     step "Building into $build"
+    # quiet unless something fails
+    quiet() {
+        "$@" >"${TMPDIR:-/tmp}/hsmkey-demo-build.log" 2>&1 || {
+            cat "${TMPDIR:-/tmp}/hsmkey-demo-build.log" >&2
+            die "$*"
+        }
+    }
     if [ -f "$build/build.ninja" ]; then
-        run meson setup --reconfigure "$build" "$src" >/dev/null
+        printf '   $ meson setup --reconfigure %s\n' "$build"
+        quiet meson setup --reconfigure "$build" "$src"
     else
-        run meson setup "$build" "$src" >/dev/null
+        printf '   $ meson setup %s\n' "$build"
+        quiet meson setup "$build" "$src"
     fi
-    run meson compile -C "$build" >/dev/null
+    printf '   $ meson compile -C %s\n' "$build"
+    quiet meson compile -C "$build"
 fi
 provider=$build/provider/hsmkey.so
 [ -s "$provider" ] || die "$provider is not built"

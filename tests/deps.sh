@@ -30,5 +30,5 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 echo "deps.sh: apt-get install ${packages[*]}"
-$sudo apt-get update -q
-$sudo apt-get install -y -q --no-install-recommends "${packages[@]}"
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${packages[@]}"
