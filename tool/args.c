@@ -24,21 +24,27 @@ static int opt_match(const char *arg, const char *name, const char **value)
     return arg[2 + n] == '\0' || arg[2 + n] == '=';
 }
 
-/* The value of the option at argv[*i]: inline, or the next argument. */
+/*
+ * The value of the option at argv[*i]: inline, or the next argument.  cmd
+ * prefixes messages ("keygen: --label ..."); NULL for a global option.
+ */
 static int opt_value(const char *cmd, int argc, char **argv, int *i,
                      const char *name, const char *inl, const char **out)
 {
+    const char *sep = cmd != NULL ? ": " : "";
+
+    cmd = cmd != NULL ? cmd : "";
     if (inl == NULL) {
         if (*i + 1 >= argc) {
-            hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s: --%s needs a value",
-                         cmd, name);
+            hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s%s--%s needs a value",
+                         cmd, sep, name);
             return 0;
         }
         inl = argv[++*i];
     }
     if (*out != NULL) {
-        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s: --%s is given twice", cmd,
-                     name);
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s%s--%s is given twice", cmd,
+                     sep, name);
         return 0;
     }
     *out = inl;
@@ -111,10 +117,10 @@ static int global_one(struct tool_ctx *ctx, int argc, char **argv, int *i,
     } else if (strcmp(arg, "--json") == 0) {
         ctx->json = 1;
     } else if (opt_match(arg, "module", &inl)) {
-        return opt_value("hsmkey", argc, argv, i, "module", inl,
+        return opt_value(NULL, argc, argv, i, "module", inl,
                          &ctx->module) ? 1 : -1;
     } else if (opt_match(arg, "pin-source", &inl)) {
-        return opt_value("hsmkey", argc, argv, i, "pin-source", inl,
+        return opt_value(NULL, argc, argv, i, "pin-source", inl,
                          &ctx->pin_source) ? 1 : -1;
     } else {
         return 0;

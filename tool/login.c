@@ -69,10 +69,12 @@ static int read_no_echo(const char *prompt, char *buf, size_t len)
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
     quiet.c_lflag |= ECHONL;
-    fputs(prompt, stderr);
-    fflush(stderr);
+    /* Echo off before the prompt shows: what is typed after seeing it is
+     * never flushed (TCSAFLUSH drops only earlier type-ahead). */
     if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
         return 0;
+    fputs(prompt, stderr);
+    fflush(stderr);
     ok = fgets(buf, (int)len, stdin) != NULL;
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
     return ok;

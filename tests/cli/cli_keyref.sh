@@ -1,2 +1,61 @@
 #!/bin/bash
-exit 0
+# hsmkey keyref: the file's exact format (PEM label, DER SEQUENCE, desc),
+# the provider loads it as the key, copying a reference file, --json, and
+# refusals (pin-value, no object, malformed URI).
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
+
+key="pkcs11:token=$TOKEN_LABEL;object=ec-key;type=private"
+hk_ok keyref --key "$key" --out "$T/ec.ref"
+assert_file_match "key reference for $key written to $T/ec.ref" "$HK_ERR"
+assert_eq "$(head -1 "$T/ec.ref")" "-----BEGIN PKCS#11 PROVIDER URI-----"
+assert_eq "$(tail -1 "$T/ec.ref")" "-----END PKCS#11 PROVIDER URI-----"
+ossl_sw asn1parse -in "$T/ec.ref" >"$T/out/asn1" 2>&1 ||
+    die "the key reference is not DER in PEM"
+assert_file_match "VISIBLESTRING +:PKCS#11 Provider URI v1.0\$" "$T/out/asn1"
+assert_file_match "UTF8STRING +:$key\$" "$T/out/asn1"
+
+# A program that loads a private key from a PEM path gets the token key.
+token_pubkey ec-key "$T/ec.pub.pem"
+ossl pkey -in "$T/ec.ref" -pubout -out "$T/ec.prov.pem"
+assert_same_file "$T/ec.pub.pem" "$T/ec.prov.pem"
+echo data >"$T/data"
+ossl dgst -sha256 -sign "$T/ec.ref" -out "$T/sig" "$T/data"
+ossl_sw dgst -sha256 -verify "$T/ec.pub.pem" -signature "$T/sig" "$T/data" \
+    >/dev/null
+say "ok: the provider signs with the key-reference file"
+
+# A reference file as --key: copied; --json.
+hk_ok --json keyref --key "$T/ec.ref" --out "$T/copy.ref"
+json_ok "$HK_OUT"
+assert_eq "$(json_q "$HK_OUT" 'sorted(j)')" '["keyref", "uri"]'
+assert_eq "$(json_q "$HK_OUT" 'j["uri"]')" "$key"
+assert_same_file "$T/ec.ref" "$T/copy.ref"
+
+# An id instead of a label, and a URI the token does not have (keyref does
+# not contact the token: the key is looked up when the file is used).
+hk_ok keyref --key "pkcs11:token=$TOKEN_LABEL;id=%01;type=private" \
+    --out "$T/id.ref"
+hk_ok keyref --key "pkcs11:token=$TOKEN_LABEL;object=later" --out "$T/later.ref"
+
+# Refusals.
+hk_exit 2 "keyref: pkcs11:token=$TOKEN_LABEL names no object" \
+    keyref --key "pkcs11:token=$TOKEN_LABEL" --out "$T/x.ref"
+hk_exit 2 "unknown path attribute 'objet'" \
+    keyref --key "pkcs11:token=$TOKEN_LABEL;objet=ec-key" --out "$T/x.ref"
+hk_exit 2 "type='secret' is not one of" \
+    keyref --key "pkcs11:object=ec-key;type=secret" --out "$T/x.ref"
+hk_exit 2 "malformed pkcs11: URI" \
+    keyref --key "pkcs11:object=%zz" --out "$T/x.ref"
+_hk keyref --key "pkcs11:object=ec-key;type=private?pin-value=$TOKEN_PIN" \
+    --out "$T/x.ref"
+assert_eq "$HK_RC" 2 "a URI with a pin-value: exit code"
+assert_file_match "the URI carries a pin-value; a PIN is never taken" "$HK_ERR"
+say "ok: a URI with a pin-value is refused, the PIN not shown"
+hk_exit 2 "--key $T/nothing.pem: No such file or directory" \
+    keyref --key "$T/nothing.pem" --out "$T/x.ref"
+hk_exit 2 "PKCS#11 PROVIDER URI" keyref --key "$TOKEN_DIR/rsa-cert.pem" --out "$T/x.ref"
+hk_exit 2 "keyref: --out is required" keyref --key "$key"
+hk_exit 2 "cannot write $T/no/such/dir.ref" \
+    keyref --key "$key" --out "$T/no/such/dir.ref"
+[ ! -e "$T/x.ref" ] || die "a refused keyref wrote $T/x.ref"
