@@ -21,21 +21,15 @@ static const struct tool_cmd commands[] = {
       "generate a never-extractable key pair on a token", cmd_keygen_help },
     { "import", cmd_import, TOOL_NEEDS_CORE,
       "move an on-disk private key into a token", cmd_import_help },
-#ifdef HSMKEY_HAVE_CMD_CSR
     { "csr", cmd_csr, TOOL_NEEDS_PROVIDER,
       "make a PKCS#10 request signed by a token key", cmd_csr_help },
-#endif
     { "keyref", cmd_keyref, 0,
       "write a key-reference file for a pkcs11: URI", cmd_keyref_help },
-#ifdef HSMKEY_HAVE_CMD_CHECK
     { "check", cmd_check, TOOL_NEEDS_CORE | TOOL_NEEDS_PROVIDER,
       "check that certificate, CA chain and token key belong together",
       cmd_check_help },
-#endif
-#ifdef HSMKEY_HAVE_CMD_DEVCERT
     { "devcert", cmd_devcert, TOOL_NEEDS_PROVIDER,
       "issue a development certificate for a token key", cmd_devcert_help },
-#endif
     { "config", cmd_config, 0,
       "print an openssl.cnf that loads the hsmkey provider", cmd_config_help },
 };
