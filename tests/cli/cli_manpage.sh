@@ -1,0 +1,30 @@
+#!/bin/bash
+# The man page (tool/hsmkey.1) against the CLI's own --help: every command
+# and every option a --help text names is documented there, and the page
+# renders without warnings.
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
+
+page=$HSMKEY_SRC/tool/hsmkey.1
+[ -r "$page" ] || die "no man page $page"
+# The page as text, with roff's escaped hyphens as plain ones.
+sed 's/\\-/-/g' "$page" >"$T/page.txt"
+if command -v groff >/dev/null; then
+    groff -man -Tutf8 -ww "$page" >/dev/null 2>"$T/out/groff.err" || true
+    [ ! -s "$T/out/groff.err" ] || die "groff: $(cat "$T/out/groff.err")"
+fi
+
+commands=$("$HSMKEY" --help | awk '/^commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } /^$/ && on { exit }')
+for cmd in $commands; do
+    grep -q "^\\.SS \"hsmkey $cmd" "$T/page.txt" ||
+        die "hsmkey.1 has no section for '$cmd'"
+    "$HSMKEY" "$cmd" --help >"$T/out/$cmd.help"
+    for opt in $(grep -oE -- '--[a-z][a-z0-9-]*' "$T/out/$cmd.help" | sort -u); do
+        grep -qF -- "$opt" "$T/page.txt" ||
+            die "hsmkey.1 does not document $opt of '$cmd'"
+    done
+done
+for word in HSMKEY_PKCS11_MODULE HSMKEY_PIN_SOURCE "EXIT STATUS"; do
+    grep -qF -- "$word" "$T/page.txt" || die "hsmkey.1 lacks $word"
+done
+say "ok: hsmkey.1 covers: $(echo $commands)"
