@@ -1,16 +1,77 @@
 #!/usr/bin/env bash
-# run.sh PROGRAM MODE [ARGS...] - run a C test program against a fresh token,
-# once with an RSA key and once with an EC key.  Usage: from meson.
+# run.sh [OPTIONS] PROGRAM MODE [ARGS...] - run a tests/c program against a
+# fresh throwaway token (softhsm-conf/mktoken.sh), once per key:
+#     PROGRAM MODE URI ARGS...
+# where URI is pkcs11:token=forktest;object=KEY;type=private.  In ARGS,
+# @URI@ stands for that URI (then it is not inserted after MODE), @URIS@ for
+# the URIs of every key at once (one run only), @DIR@ for the token's
+# directory (it holds wrong.pin, a PIN the token refuses).
+#   --keys "K1 K2..."  the keys (default: rsa-key ec-key)
+#   --shim SHIM        the provider talks to SoftHSM2 through the
+#                      fault-injecting shim SHIM (tests/p11shim), with the
+#                      control file @DIR@/shim.ctl
+# Environment: HSMKEY_BUILD, HSMKEY_SRC (from meson); HSMKEY_TEST_WRAP, a
+# command to run PROGRAM under (tests/c/valgrind.sh uses it).
 set -euo pipefail
+keys="rsa-key ec-key" shim=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --keys) keys=$2; shift 2 ;;
+    --shim) shim=$2; shift 2 ;;
+    *) break ;;
+    esac
+done
 prog=$1 mode=$2
 shift 2
-dir=$(mktemp -d)
+label=forktest
+dir=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-c.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 HSMKEY_SO=$HSMKEY_BUILD/provider/hsmkey.so \
-    bash "$HSMKEY_SRC/softhsm-conf/mktoken.sh" "$dir" forktest >/dev/null
+    bash "$HSMKEY_SRC/softhsm-conf/mktoken.sh" "$dir" "$label" >/dev/null
+printf '0000-not-the-pin\n' >"$dir/wrong.pin"
 export SOFTHSM2_CONF=$dir/softhsm2.conf OPENSSL_CONF=$dir/openssl.cnf
-for key in rsa-key ec-key; do
-    "$prog" "$mode" \
-        "pkcs11:token=forktest;object=$key;type=private" "$@"
-    echo "$mode $key: ok"
+export HSMKEY_TEST_TOKEN=$label
+if [ -n "$shim" ]; then
+    [ -s "$shim" ] || { echo "run.sh: shim $shim not built" >&2; exit 1; }
+    export HSMKEY_PKCS11_MODULE=$shim HSMKEY_TEST_SHIM=$shim
+    export HSMKEY_SHIM_CONTROL=$dir/shim.ctl
+    unset HSMKEY_SHIM_FAULTS HSMKEY_SHIM_COUNTS HSMKEY_SHIM_STRICT
+fi
+read -r -a wrap <<<"${HSMKEY_TEST_WRAP:-}"
+
+uri_of() { printf 'pkcs11:token=%s;object=%s;type=private' "$label" "$1"; }
+all=()
+for key in $keys; do
+    all+=("$(uri_of "$key")")
 done
+
+# ARGS with the placeholders filled in for one key ($1: its URI).
+fill() {
+    local one=$1 a
+    shift
+    args=()
+    for a in "$@"; do
+        case $a in
+        @URIS@) args+=("${all[@]}") ;;
+        *) a=${a//@URI@/$one}; args+=("${a//@DIR@/$dir}") ;;
+        esac
+    done
+}
+
+case " $* " in
+*" @URIS@ "*)
+    fill "" "$@"
+    "${wrap[@]}" "$prog" "$mode" "${args[@]}"
+    echo "$mode ($keys): ok"
+    ;;
+*)
+    for key in $keys; do
+        fill "$(uri_of "$key")" "$@"
+        case " $* " in
+        *@URI@*) "${wrap[@]}" "$prog" "$mode" "${args[@]}" ;;
+        *) "${wrap[@]}" "$prog" "$mode" "$(uri_of "$key")" "${args[@]}" ;;
+        esac
+        echo "$mode $key: ok"
+    done
+    ;;
+esac

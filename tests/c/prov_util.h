@@ -1,0 +1,76 @@
+/*
+ * prov_util.h - helpers shared by the C test programs of tests/c: load a
+ * token key by URI through the provider that OPENSSL_CONF activates, sign
+ * with it, verify in software, read the error queue, time, and the
+ * fault-injecting shim's in-process API (tests/p11shim/p11shim.h).
+ *
+ * Functions return 1/0 (or pointer/NULL) like the code under test.
+ */
+#ifndef HSMKEY_TESTS_PROV_UTIL_H
+#define HSMKEY_TESTS_PROV_UTIL_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <openssl/evp.h>
+
+/* Stop the program: a broken test, not an outcome being measured. */
+#define TC_CHECK(cond, ...)                                                  \
+    do {                                                                     \
+        if (!(cond)) {                                                       \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
+            fprintf(stderr, __VA_ARGS__);                                    \
+            fputc('\n', stderr);                                             \
+            exit(1);                                                         \
+        }                                                                    \
+    } while (0)
+
+/* The private key a URI names (OSSL_STORE, as servers load it); NULL and
+ * the error queue left for the caller when it cannot be loaded. */
+EVP_PKEY *tc_load_key(const char *uri);
+/* Its public half as a plain default-provider key. */
+EVP_PKEY *tc_public(EVP_PKEY *key);
+
+/* One EVP_DigestSign (SHA-256) of a fresh random message through the
+ * token key, verified with pub by the default provider.  On failure the
+ * error queue is left for the caller (tc_errors); a signature that is made
+ * but does not verify is fatal (TC_CHECK): it is never a token fault. */
+int tc_sign(EVP_PKEY *key, EVP_PKEY *pub);
+
+/* Drain the thread's error queue into buf (one "; "-separated string with
+ * each error's data); returns buf. */
+char *tc_errors(char *buf, size_t len);
+
+/* Monotonic milliseconds. */
+double tc_now_ms(void);
+void tc_sleep_ms(long ms);
+
+/* ---- hsmkey-p11shim.so, loaded into this process ---- */
+
+/*
+ * dlopen the shim (HSMKEY_TEST_SHIM) so the provider's p11-kit load finds
+ * this very copy; ctl is the control file the shim reads
+ * (HSMKEY_SHIM_CONTROL), so the caller must export it before the first key
+ * is loaded.  Fatal when the shim cannot be loaded.
+ */
+void tc_shim_open(void);
+/* Calls of fn counted by the shim in this process ("C_Sign", "faults"). */
+unsigned long tc_shim_count(const char *fn);
+/*
+ * Replace the control file's rules (atomically) and, once the module is
+ * initialized, wait until the shim has read them (a canary rule on
+ * C_GetFunctionStatus, a function the provider never calls).
+ */
+void tc_shim_control(const char *rules);
+
+/* Counters of the functions a signature involves, to compare before and
+ * after a step. */
+struct tc_counts {
+    unsigned long sign_init, sign, login, open, find, faults, slots;
+};
+void tc_counts_take(struct tc_counts *c);
+/* after - before, field by field. */
+struct tc_counts tc_counts_diff(const struct tc_counts *after,
+                                const struct tc_counts *before);
+
+#endif
