@@ -7,13 +7,22 @@
 
 echo "the data a token key signs" >"$T/data"
 
+# SoftHSM 2.6.1 leaks an ASN1_STRING in C_SignInit for EdDSA (inside
+# libsofthsm2.so): under the asan setup that one call gets a suppression.
+ED_LSAN=${LSAN_OPTIONS:-}
+if [ -n "$ED_LSAN" ]; then
+    { cat "$HSMKEY_SRC/tests/lsan.supp"; echo "leak:libsofthsm2.so"; } \
+        >"$T/lsan.supp"
+    ED_LSAN="suppressions=$T/lsan.supp:print_suppressions=0"
+fi
+
 # sign_verify REF PUB.pem TYPE: sign through the provider, verify with the
 # default provider alone.
 sign_verify() {
     local ref=$1 pub=$2 type=$3
     if [ "$type" = ed25519 ]; then
-        ossl pkeyutl -sign -inkey "$ref" -rawin -in "$T/data" \
-            -out "$T/sig" || die "$ref: no Ed25519 signature"
+        LSAN_OPTIONS=$ED_LSAN ossl pkeyutl -sign -inkey "$ref" -rawin \
+            -in "$T/data" -out "$T/sig" || die "$ref: no Ed25519 signature"
         ossl_sw pkeyutl -verify -pubin -inkey "$pub" -rawin -in "$T/data" \
             -sigfile "$T/sig" >/dev/null || die "$ref: signature does not verify"
     else

@@ -74,12 +74,12 @@ hk_exit() {
 }
 
 json_ok() {
-    python3 -m json.tool "$1" >/dev/null ||
+    OPENSSL_CONF=$SW_CNF python3 -m json.tool "$1" >/dev/null ||
         die "not valid JSON: ${1#"$T"/}: $(head -c 400 "$1")"
 }
 
 json_q() {
-    python3 - "$1" "$2" <<'EOF'
+    OPENSSL_CONF=$SW_CNF python3 - "$1" "$2" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
 v = eval(sys.argv[2])
@@ -87,8 +87,9 @@ print(json.dumps(v) if not isinstance(v, str) else v)
 EOF
 }
 
+# pkcs11-tool and SoftHSM read OPENSSL_CONF too: keep hsmkey out of them.
 p11() {
-    pkcs11-tool --module "$TOKEN_MODULE" --token-label "$TOKEN_LABEL" "$@"
+    OPENSSL_CONF=$SW_CNF pkcs11-tool --module "$TOKEN_MODULE" --token-label "$TOKEN_LABEL" "$@"
 }
 
 # p11_login ARGS...: pkcs11-tool logged in (the test's own check, outside
@@ -107,7 +108,7 @@ token_pubkey() {
     # Some OpenSC versions cannot export every curve: build the EC
     # SubjectPublicKeyInfo from the EC_PARAMS and EC_POINT it lists.
     p11_objects pubkey "$1" >"$T/out/pub.$1.list"
-    python3 - "$T/out/pub.$1.list" "$T/out/pub.$1.der" <<'EOF'
+    OPENSSL_CONF=$SW_CNF python3 - "$T/out/pub.$1.list" "$T/out/pub.$1.der" <<'EOF'
 import re, sys
 
 text = open(sys.argv[1]).read()
@@ -151,7 +152,7 @@ p11_objects() {
 ski() {
     ossl_sw pkey -pubin -in "$1" -outform DER -out "$T/out/ski.der" ||
         die "ski: $1 is not a public key"
-    python3 - "$T/out/ski.der" <<'EOF'
+    OPENSSL_CONF=$SW_CNF python3 - "$T/out/ski.der" <<'EOF'
 import hashlib, sys
 
 def tlv(b, i):

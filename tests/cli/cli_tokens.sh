@@ -9,7 +9,7 @@ assert_file_match "^SLOT +LABEL +SERIAL +MANUFACTURER +MODEL +FLAGS +FREE +MODUL
 assert_file_match " $TOKEN_LABEL +[0-9a-f]+ +SoftHSM project +SoftHSM v2 +initialized,login-required,user-pin-initialized +no " "$HK_OUT"
 # SoftHSM always offers one slot with an uninitialized token: a free slot.
 assert_file_match " uninitialized[^ ]* +yes " "$HK_OUT"
-serial=$(softhsm2-util --show-slots | awk -v l="$TOKEN_LABEL" '
+serial=$(OPENSSL_CONF=$SW_CNF softhsm2-util --show-slots | awk -v l="$TOKEN_LABEL" '
     /Serial number:/ { s = $3 } /Label:/ && $2 == l { print s }')
 
 for order in before after; do
