@@ -55,6 +55,27 @@ static CK_MECHANISM_TYPE keygen_mech(const struct hsmkey_keyspec *spec)
     }
 }
 
+/* The mechanism is in the token's list (some tokens answer
+ * C_GetMechanismInfo for mechanisms they were configured not to offer). */
+static CK_RV listed(struct hsmkey_token *tok, CK_MECHANISM_TYPE mech)
+{
+    CK_MECHANISM_TYPE *list = NULL;
+    CK_ULONG n = 0, i;
+    CK_RV rv = tok->fn->C_GetMechanismList(tok->slot, NULL, &n);
+
+    if (rv == CKR_OK && n > 0) {
+        if ((list = OPENSSL_malloc(n * sizeof(*list))) == NULL)
+            return CKR_HOST_MEMORY;
+        rv = tok->fn->C_GetMechanismList(tok->slot, list, &n);
+    }
+    for (i = 0; rv == CKR_OK && i < n && list[i] != mech; i++)
+        continue;
+    if (rv == CKR_OK && i == n)
+        rv = CKR_MECHANISM_INVALID;
+    OPENSSL_free(list);
+    return rv;
+}
+
 /* The token offers the mechanism, and the size for RSA. */
 static int check_mechanism(struct hsmkey_token *tok,
                            const struct hsmkey_keyspec *spec)
@@ -62,8 +83,10 @@ static int check_mechanism(struct hsmkey_token *tok,
     CK_MECHANISM_TYPE mech = keygen_mech(spec);
     const char *name = hsmkey_ckm_name(mech);
     CK_MECHANISM_INFO info;
-    CK_RV rv = tok->fn->C_GetMechanismInfo(tok->slot, mech, &info);
+    CK_RV rv = listed(tok, mech);
 
+    if (rv == CKR_OK)
+        rv = tok->fn->C_GetMechanismInfo(tok->slot, mech, &info);
     if (rv != CKR_OK || !(info.flags & CKF_GENERATE_KEY_PAIR)) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "token '%s' cannot generate %s "
                      "keys: it does not offer %s (%s)", tok->label,

@@ -121,3 +121,18 @@ hk_exit 3 "C_Login: CKR_PIN_INCORRECT" \
     --pin-source "file:$T/secret/wrong.pin"
 p11_objects pubkey x >"$T/out/p11.x"
 assert_eq "$(cat "$T/out/p11.x")" "" "a refused keygen left a key"
+
+# A token that does not offer the mechanism: refused before anything is
+# created, as a token error (SoftHSM's slots.mechanisms hides it).
+sed 's/^slots.mechanisms = .*/slots.mechanisms = CKM_RSA_PKCS_KEY_PAIR_GEN,CKM_RSA_PKCS/' \
+    "$SOFTHSM2_CONF" >"$T/rsa-only.conf"
+grep -q '^slots.mechanisms = CKM_RSA' "$T/rsa-only.conf" ||
+    echo "slots.mechanisms = CKM_RSA_PKCS_KEY_PAIR_GEN,CKM_RSA_PKCS" >>"$T/rsa-only.conf"
+SOFTHSM2_CONF=$T/rsa-only.conf hk_exit 3 \
+    "token '$TOKEN_LABEL' cannot generate ed25519 keys: it does not offer CKM_EC_EDWARDS_KEY_PAIR_GEN" \
+    keygen --token "$TOKEN_LABEL" --label no-ed --type ed25519 "${PIN_OPT[@]}"
+SOFTHSM2_CONF=$T/rsa-only.conf hk_exit 3 \
+    "cannot generate ec:P-256 keys: it does not offer CKM_EC_KEY_PAIR_GEN" \
+    keygen --token "$TOKEN_LABEL" --label no-ec --type ec:P-256 "${PIN_OPT[@]}"
+p11_objects pubkey no-ed >"$T/out/p11.no-ed"
+assert_eq "$(cat "$T/out/p11.no-ed")" "" "a refused keygen left a key"
