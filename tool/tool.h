@@ -157,10 +157,12 @@ char *tool_hex(const unsigned char *data, size_t len);
 /* ---- errors (errors.c) ---- */
 
 /*
- * Print every queued error as "hsmkey: <message>" on out (never a PIN: no
- * message carries one) and clear the queue.  Returns the exit code of the
- * first hsmkey error's reason class (2 or 3); 2 when only OpenSSL errors
- * were queued, 3 when none was.
+ * Print the queued errors as "hsmkey: <message>" on out, oldest first, and
+ * clear the queue.  When hsmkey (the core in the CLI, or the provider) raised
+ * any, only those are printed: OpenSSL's own entries are then noise of
+ * libraries loaded into the process.  Never a PIN: no message carries one.
+ * Returns the exit code of the first hsmkey error's reason class (2 or 3);
+ * 2 when only OpenSSL errors were queued, 3 when none was.
  */
 int tool_errors_report(FILE *out);
 /* The exit code a reason's class maps to (the one mapping). */
