@@ -167,7 +167,7 @@ start_bg sw-server env OPENSSL_CONF="$SW_CNF" openssl s_server \
 wait_output "$T/sw-server.out" '^ACCEPT$' 30
 for c in "${CASES[@]}"; do
     expect_error "$c" curl 58 "curl: \\(58\\) unable to set private key file: '$B/$c\\.pem' type PEM" \
-        curl -sS --max-time 30 --cacert "$T/ca.pem" --cert "$T/node.pem" \
+        "${CURL[@]}" -sS --max-time 30 --cacert "$T/ca.pem" --cert "$T/node.pem" \
         --key "$B/$c.pem" "https://127.0.0.1:$PORT/"
 done
 # (stop_bg returns s_server's SIGTERM status)

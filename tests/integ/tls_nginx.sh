@@ -10,10 +10,12 @@
 . "$(dirname "$0")/integ.sh"
 need_tool nginx curl timeout
 
-nginx -V 2>&1 | grep -q -- '--with-http_ssl_module' ||
-    die "this nginx has no http_ssl_module: $(nginx -V 2>&1 | head -1)"
-curl -V | grep -qE '^curl .* OpenSSL/3\.' ||
-    die "curl is not linked with OpenSSL 3: $(curl -V | head -1)"
+no_provider nginx -V >"$T/out/nginx-V" 2>&1 || die "nginx -V failed"
+grep -q -- '--with-http_ssl_module' "$T/out/nginx-V" ||
+    die "this nginx has no http_ssl_module: $(head -1 "$T/out/nginx-V")"
+no_provider curl -V >"$T/out/curl-V" 2>&1 || die "curl -V failed"
+grep -qE '^curl .* OpenSSL/3\.' "$T/out/curl-V" ||
+    die "curl is not linked with OpenSSL 3: $(head -1 "$T/out/curl-V")"
 
 make_ca ca
 make_ca other-ca
@@ -79,7 +81,7 @@ get() {
     shift
     N=$((N + 1))
     CURL_STATUS=0
-    timeout 60 curl --silent --show-error --verbose --max-time 30 \
+    timeout 60 "${CURL[@]}" --silent --show-error --verbose --max-time 30 \
         --cacert "$T/ca.pem" --resolve "server.test:$PORT:127.0.0.1" \
         --output "$T/$name.body" --write-out '%{http_code}\n' "$@" \
         "https://server.test:$PORT/req-$N" \

@@ -16,8 +16,8 @@
 need_tool node timeout nm
 PEER=$INTEG_DIR/tls_peer.js
 
-NODE_OSSL=$(node -p process.versions.openssl)
-say "node $(node -v), OpenSSL $NODE_OSSL"
+NODE_OSSL=$(no_provider node -p process.versions.openssl) || die "node does not start"
+say "node $(no_provider node -v), OpenSSL $NODE_OSSL"
 case $NODE_OSSL in
 3.*) ;;
 *) die "node's OpenSSL is $NODE_OSSL, not 3.x: it cannot load an OpenSSL 3 provider" ;;
@@ -27,8 +27,13 @@ if ldd "$NODE_BIN" | grep -q 'libcrypto\.so'; then
     say "node links the system libcrypto: $(ldd "$NODE_BIN" | grep -o 'libcrypto[^ ]* => [^ ]*')"
 else
     say "node bundles OpenSSL $NODE_OSSL statically; checking it exports what hsmkey.so needs"
-    nm -D --undefined-only "$HSMKEY_SO" | awk '$2 !~ /@(GLIBC|LIBP11|GCC)/ && $2 !~ /^_/ {print $2}' |
-        sed 's/@.*//' | sort -u >"$T/out/hsmkey.needs"
+    # hsmkey.so's imports that libcrypto defines
+    libcrypto=$(ldd "$HSMKEY_SO" | awk '$1 ~ /^libcrypto\.so/ {print $3}')
+    [ -r "$libcrypto" ] || die "cannot find the libcrypto hsmkey.so links"
+    nm -D --defined-only "$libcrypto" | awk '{print $3}' | sed 's/@.*//' |
+        sort -u >"$T/out/libcrypto.exports"
+    nm -D --undefined-only "$HSMKEY_SO" | awk '{print $2}' | sed 's/@.*//' |
+        sort -u | comm -12 - "$T/out/libcrypto.exports" >"$T/out/hsmkey.needs"
     nm -D --defined-only "$NODE_BIN" | awk '{print $3}' | sed 's/@.*//' |
         sort -u >"$T/out/node.exports"
     comm -23 "$T/out/hsmkey.needs" "$T/out/node.exports" >"$T/out/missing"

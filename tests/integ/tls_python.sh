@@ -10,8 +10,12 @@
 need_tool python3 timeout
 PEER=$INTEG_DIR/tls_peer.py
 
-python3 -c 'import ssl, sys; sys.exit(not ssl.OPENSSL_VERSION.startswith("OpenSSL 3."))' ||
-    die "python3's ssl is not built on OpenSSL 3: $(python3 -c 'import ssl; print(ssl.OPENSSL_VERSION)')"
+PY_OSSL=$(no_provider python3 -c 'import ssl; print(ssl.OPENSSL_VERSION)') ||
+    die "python3 cannot import ssl"
+case $PY_OSSL in
+"OpenSSL 3."*) say "python3 $(no_provider python3 -V 2>&1 | cut -d' ' -f2), $PY_OSSL" ;;
+*) die "python3's ssl is not built on OpenSSL 3: $PY_OSSL" ;;
+esac
 
 make_ca ca
 make_ca other-ca
