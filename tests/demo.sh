@@ -133,7 +133,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 step "node1 serves TLS on 127.0.0.1:$port and demands a client certificate"
 printf '   $ openssl s_server -accept 127.0.0.1:%s -cert node1.pem -key %s -CAfile ca.pem -Verify 1 -verify_return_error -rev -naccept 1\n' \
     "$port" "pkcs11:token=demo-cluster;object=node1-key;type=private"
-openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev \
+env ${HSMKEY_TEST_PRELOAD:+LD_PRELOAD=$HSMKEY_TEST_PRELOAD} \
+    openssl s_server -accept "127.0.0.1:$port" -naccept 1 -rev \
     -cert node1.pem -key "pkcs11:token=demo-cluster;object=node1-key;type=private" \
     -CAfile ca.pem -Verify 1 -verify_return_error \
     </dev/null >server.out 2>server.err &

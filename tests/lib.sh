@@ -306,6 +306,21 @@ start_bg() {
     local name=$1 in=/dev/null
     shift
     [ ! -e "$T/$name.in" ] || in=$T/$name.in
+    # A shell function in the background would run in a subshell whose pid
+    # is not the program's: resolve our wrappers into a plain command so
+    # that $! is the program itself and stop_bg reaches it.
+    case $1 in
+    ossl_raw) set -- preloaded openssl "${@:2}" ;;
+    esac
+    if [ "$1" = preloaded ]; then
+        shift
+        if [ -n "${HSMKEY_TEST_PRELOAD:-}" ]; then
+            set -- env "LD_PRELOAD=$HSMKEY_TEST_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}" "$@"
+        fi
+    fi
+    if [ "$(type -t "$1")" = function ]; then
+        die "start_bg $name: $1 is a shell function; give a program"
+    fi
     "$@" <"$in" >"$T/$name.out" 2>"$T/$name.err" &
     eval "_BG_PID_${name//[^a-zA-Z0-9_]/_}=$!"
     _BG_NAMES+=("$name")
