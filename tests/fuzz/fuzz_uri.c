@@ -30,6 +30,8 @@
 #include "fuzz.h"
 
 #define MARKER "Zq7PINMARKERq7Z"
+/* Forbidden in messages: a cut echo shows only the start of a PIN. */
+#define MARKER_START 8
 
 static int same_str(const char *a, const char *b)
 {
@@ -166,11 +168,11 @@ static void check_pin_never_shown(const char *text)
     char *masked;
     P11KitUri *uri;
 
-    if (strstr(text, MARKER) != NULL)
+    if (memmem(text, strlen(text), MARKER, MARKER_START) != NULL)
         return;
     masked = mark_pins(text, &marked);
     if (marked) {
-        fuzz_err_forbid(MARKER, sizeof(MARKER) - 1);
+        fuzz_err_forbid(MARKER, MARKER_START);
         uri = hsmkey_uri_parse(masked);
         if (uri != NULL)
             OPENSSL_free(hsmkey_uri_display(uri));

@@ -152,6 +152,7 @@ size_t fuzz_split(const uint8_t *data, size_t size, char **buf, char **out,
 /* ---- files ---- */
 
 static char tmpdir[256];
+static pid_t tmpdir_owner; /* children of replay.c leave it to the parent */
 
 static int remove_one(const char *path, const struct stat *st, int flag,
                       struct FTW *ftw)
@@ -164,7 +165,7 @@ static int remove_one(const char *path, const struct stat *st, int flag,
 
 static void remove_tmpdir(void)
 {
-    if (tmpdir[0] != '\0')
+    if (tmpdir[0] != '\0' && getpid() == tmpdir_owner)
         nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
@@ -178,6 +179,7 @@ const char *fuzz_tmpdir(void)
              base != NULL && *base != '\0' && strlen(base) < 200 ? base
                                                                  : "/tmp");
     FUZZ_ASSERT(mkdtemp(tmpdir) != NULL, "mkdtemp %s failed", tmpdir);
+    tmpdir_owner = getpid();
     atexit(remove_tmpdir);
     return tmpdir;
 }
