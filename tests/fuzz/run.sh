@@ -100,11 +100,24 @@ last_stats() {
         's/^#([0-9]+)[[:space:]:].*cov: ([0-9]+) ft: ([0-9]+).*/\1 \2 \3/;t;s/.*/0 0 0/'
 }
 
+# kinds TARGET MARKER: what each input saved since MARKER breaks, counted
+# (the first "contract broken" line, or the sanitizer's SUMMARY line)
+kinds() {
+    local f
+    find "$out" -maxdepth 1 -type f -name "$1-*" ! -name '*.log' \
+        -newer "$2" | while read -r f; do
+        timeout 60 "$build/tests/fuzz/fuzz_$1" "$f" 2>&1 \
+            | grep -a -m1 'contract broken\|^SUMMARY' \
+            | sed -E 's/^.*tests\/fuzz\///' | cut -c1-100 || true
+    done | sort | uniq -c | sort -rn | sed 's/^/    /'
+}
+
 status=0
 printf '%-9s %12s %9s %7s %7s  %s\n' target executions "exec/s" cov ft result
 for t in "${targets[@]}"; do
     exe=$build/tests/fuzz/fuzz_$t
     log=$scratch/$t.log
+    touch "$scratch/start-$t"
     mapfile -t f < <(flags "$t")
     if [ "$mode" = --smoke ]; then
         mkdir -p "$scratch/corpus-$t"
@@ -133,6 +146,7 @@ for t in "${targets[@]}"; do
     fi
     printf '%-9s %12s %9s %7s %7s  %s\n' "$t" "$execs" \
         "$((execs / (seconds > 0 ? seconds : 1)))" "$cov" "$ft" "$result"
+    [ "$result" = ok ] || kinds "$t" "$scratch/start-$t"
 done
 if [ "$status" -ne 0 ]; then
     echo "run.sh: a target failed; inputs are in $out/ (replay one with" \
