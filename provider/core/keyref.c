@@ -8,6 +8,7 @@
  * pkcs11: URI without control characters) because its output is handed
  * straight to the URI matcher as if a user had typed it.
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,7 +16,10 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include <p11-kit/uri.h>
+
 #include "hsmkey/err.h"
+
 #include "hsmkey/keyref.h"
 
 /* Far above any real URI; keeps a hostile file from costing much. */
@@ -196,24 +200,45 @@ int hsmkey_keyref_encode_der(const char *uri, unsigned char **der,
 }
 
 /*
- * The PIN must never land in a file next to the key reference.  Attribute
- * names are compared whole, so object=pin-value-key is still fine.
+ * The PIN must never land in a file next to the key reference.  p11-kit's
+ * own reading decides (it skips whitespace: "pin-va lue" is a pin-value);
+ * a URI it cannot read is checked by name, whitespace removed, names
+ * compared whole, so object=pin-value-key is still fine.
  */
-static int uri_has_pin_value(const char *uri)
+static int names_pin_value(const char *uri)
 {
     const char *p = uri + strlen("pkcs11:");
+    char name[10];
+    size_t n;
 
     while (*p != '\0') {
-        size_t n = strcspn(p, ";?&");
-
-        if (n >= 9 && strncasecmp(p, "pin-value", 9) == 0
-            && (n == 9 || p[9] == '='))
+        n = 0;
+        for (; *p != '\0' && !strchr(";?&=", *p); p++)
+            if (!isspace((unsigned char)*p) && n < sizeof(name))
+                name[n++] = *p;
+        if (n == 9 && strncasecmp(name, "pin-value", 9) == 0)
             return 1;
-        p += n;
+        p += strcspn(p, ";?&");
         if (*p != '\0')
             p++;
     }
     return 0;
+}
+
+static int uri_has_pin_value(const char *uri)
+{
+    P11KitUri *parsed = p11_kit_uri_new();
+    int has;
+
+    if (parsed != NULL
+        && p11_kit_uri_parse(uri, P11_KIT_URI_FOR_ANY, parsed)
+               == P11_KIT_URI_OK)
+        has = p11_kit_uri_get_pin_value(parsed) != NULL
+              || names_pin_value(uri);
+    else
+        has = names_pin_value(uri);
+    p11_kit_uri_free(parsed);
+    return has;
 }
 
 int hsmkey_keyref_write_bio(BIO *out, const char *uri)

@@ -33,6 +33,34 @@ static int in_list(const char *const *list, const char *s, size_t n)
 }
 
 /*
+ * Text from the URI goes into a message only when it looks like the name
+ * or value of an attribute: a user who typed a PIN in the wrong place (or
+ * a pin-value run into another attribute) must not find it in a log.
+ */
+static int echoable(const char *s, size_t n)
+{
+    if (n == 0 || n > 32)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')
+              || s[i] == '-' || s[i] == '_'))
+            return 0;
+    return 1;
+}
+
+static int refuse(const char *what, const char *text, size_t n,
+                  const char *why)
+{
+    if (echoable(text, n))
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: %s '%.*s' %s", what,
+                     (int)n, text, why);
+    else
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: a %s %s (not shown: "
+                     "it is not a plain name)", what, why);
+    return 0;
+}
+
+/*
  * Name the first attribute of one URI part that is not in known, or whose
  * value p11-kit would ignore (type=).  Only names are looked at: decoding is
  * p11-kit's job.
@@ -50,20 +78,34 @@ static int check_part(const char *part, size_t len, char sep,
         next = next ? next : end;
         eq = memchr(p, '=', next - p);
         n = (eq ? eq : next) - p;
-        if (n > 0 && !in_list(known, p, n)) {
-            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: unknown %s "
-                         "attribute '%.*s'", what, (int)(n > 64 ? 64 : n), p);
+        /* p11-kit stops at an empty segment, dropping what follows: a URI
+         * would silently match more than it names. */
+        if (n == 0) {
+            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: an empty %s "
+                         "(\"%c%c\" or a missing name)", what, sep, sep);
             return 0;
         }
+        if (!in_list(known, p, n))
+            return refuse(what, p, n, "is not an RFC 7512 attribute");
         if (eq != NULL && n == 4 && strncasecmp(p, "type", 4) == 0
-            && !in_list(object_types, eq + 1, next - eq - 1)) {
-            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: type='%.*s' is not "
-                         "one of private, public, cert, secret-key, data",
-                         (int)(next - eq - 1 > 32 ? 32 : next - eq - 1),
-                         eq + 1);
+            && !in_list(object_types, eq + 1, next - eq - 1))
+            return refuse("type=", eq + 1, next - eq - 1,
+                          "is not one of private, public, cert, secret-key, "
+                          "data");
+        p = next + (next < end);
+    }
+    return 1;
+}
+
+/* p11-kit would cut a value at an encoded NUL and match what is left. */
+static int check_no_nul(const char *str)
+{
+    for (const char *p = str; (p = strchr(p, '%')) != NULL; p++) {
+        if (p[1] == '0' && p[2] == '0') {
+            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: a value holds an "
+                         "encoded NUL byte (%%00)");
             return 0;
         }
-        p = next + (next < end);
     }
     return 1;
 }
@@ -74,11 +116,11 @@ static int check_names(const char *str)
     const char *query = strchr(path, '?');
     size_t pathlen = query ? (size_t)(query - path) : strlen(path);
 
-    if (!check_part(path, pathlen, ';', path_attrs, "path"))
+    if (!check_part(path, pathlen, ';', path_attrs, "path attribute"))
         return 0;
     return query == NULL
            || check_part(query + 1, strlen(query + 1), '&', query_attrs,
-                         "query");
+                         "query attribute");
 }
 
 P11KitUri *hsmkey_uri_parse(const char *str)
@@ -101,7 +143,7 @@ P11KitUri *hsmkey_uri_parse(const char *str)
                      p11_kit_uri_message(rc));
         goto err;
     }
-    if (!check_names(str))
+    if (!check_no_nul(str) || !check_names(str))
         goto err;
     if (p11_kit_uri_any_unrecognized(uri)) {
         hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI has a value p11-kit "

@@ -52,7 +52,11 @@ static void test_uri_parse_refuses_with_culprit(void **state)
     expect_refused("pkcs11:foo=bar", "'foo'");
     expect_refused("pkcs11:token=t;x-vendor=1", "'x-vendor'");
     expect_refused("pkcs11:object=k?colour=red", "query attribute 'colour'");
-    expect_refused("pkcs11:type=bogus", "type='bogus'");
+    expect_refused("pkcs11:type=bogus", "type= 'bogus'");
+    expect_refused("pkcs11:token=%00;object=k", "NUL");
+    /* p11-kit would drop object=b after the empty segment (fuzzer find) */
+    expect_refused("pkcs11:token=a;;object=b;type=private", "empty");
+    expect_refused("pkcs11:;object=k", "empty path attribute");
     expect_refused("pkcs11:object=%zz", "malformed");
     expect_refused("file:/etc/key.pem", "not a pkcs11: URI");
     expect_refused("", "not a pkcs11: URI");
@@ -65,6 +69,12 @@ static void test_uri_refusal_never_repeats_pin(void **state)
     assert_null(strstr(err_capture_message(), "73951secret"));
     expect_refused("pkcs11:bad=1?pin-value=73951secret", "'bad'");
     assert_null(strstr(err_capture_message(), "73951secret"));
+    /* a pin-value run into the path (fuzzer find): not echoed */
+    expect_refused("pkcs11:object=k;type=private&pin-value=739512",
+                   "type=");
+    assert_null(strstr(err_capture_message(), "739512"));
+    expect_refused("pkcs11:x739512=1", "not a plain name");
+    assert_null(strstr(err_capture_message(), "739512"));
 }
 
 static void test_uri_display_drops_pin_value(void **state)
