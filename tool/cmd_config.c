@@ -70,7 +70,46 @@ static void pin_source_abs(const char *src, char *out, size_t outlen)
     snprintf(out, outlen, "file:%s", path);
 }
 
-static void write_cnf(FILE *out, const char *module, const char *pin)
+/*
+ * A value as OpenSSL's config parser must see it: '#' would start a
+ * comment, '$' a variable, quotes and '\\' change the text, so each gets a
+ * backslash.  A control character (a newline would end the value and start
+ * a new key) or a space at either end (trimmed by the parser) cannot be
+ * written faithfully: refused, naming the setting.
+ */
+static char *conf_value(const char *what, const char *v)
+{
+    size_t n = strlen(v);
+    char *out, *o;
+
+    if (n == 0 || v[0] == ' ' || v[n - 1] == ' ' || v[0] == '\t'
+        || v[n - 1] == '\t') {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "config: the %s may not be empty "
+                     "or start or end with a space", what);
+        return NULL;
+    }
+    if ((out = o = malloc(2 * n + 1)) == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return NULL;
+    }
+    for (; *v != '\0'; v++) {
+        if ((unsigned char)*v < 0x20 || *v == 0x7f) {
+            free(out);
+            hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "config: the %s holds a "
+                         "control character (newline, tab...): it cannot be "
+                         "written to openssl.cnf", what);
+            return NULL;
+        }
+        if (strchr("#$\\\"'", *v) != NULL)
+            *o++ = '\\';
+        *o++ = *v;
+    }
+    *o = '\0';
+    return out;
+}
+
+static void write_cnf(FILE *out, const char *so, const char *module,
+                      const char *pin)
 {
     fprintf(out,
             "# openssl.cnf for the hsmkey provider (hsmkey config)\n"
@@ -81,7 +120,7 @@ static void write_cnf(FILE *out, const char *module, const char *pin)
             "[provider_sect]\ndefault = default_sect\n"
             "hsmkey  = hsmkey_sect\n\n"
             "[default_sect]\nactivate = 1\n\n"
-            "[hsmkey_sect]\nmodule        = %s\n", tool_provider_path());
+            "[hsmkey_sect]\nmodule        = %s\n", so);
     if (module != NULL)
         fprintf(out, "pkcs11-module = %s\n", module);
     else
@@ -113,7 +152,7 @@ static int print_json(const char *module, const char *pin, const char *path,
 }
 
 /* The file's text, in memory: printed, written, or carried in JSON. */
-static char *render(const char *module, const char *pin)
+static char *render(const char *so, const char *module, const char *pin)
 {
     char *text = NULL;
     size_t len = 0;
@@ -123,7 +162,7 @@ static char *render(const char *module, const char *pin)
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return NULL;
     }
-    write_cnf(mem, module, pin);
+    write_cnf(mem, so, module, pin);
     if (fclose(mem) != 0) {
         free(text);
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
@@ -148,7 +187,7 @@ int cmd_config(struct tool_ctx *ctx, int argc, char **argv)
 {
     const char *outpath = NULL, *m = NULL, *p = NULL;
     const struct tool_opt opts[] = { { "out", &outpath, NULL }, { NULL } };
-    char module[PATH_MAX], pin[PATH_MAX + 8], *text;
+    char module[PATH_MAX], pin[PATH_MAX + 8], *text, *eso, *em, *ep;
     int ok;
 
     if (!tool_opts_parse(ctx->cmd, argc, argv, opts))
@@ -161,7 +200,15 @@ int cmd_config(struct tool_ctx *ctx, int argc, char **argv)
         pin_source_abs(ctx->pin_source, pin, sizeof(pin));
         p = pin;
     }
-    if ((text = render(m, p)) == NULL)
+    /* What goes into the file, escaped; JSON reports the plain values. */
+    eso = conf_value("path of hsmkey.so", tool_provider_path());
+    em = m ? conf_value("PKCS#11 module path", m) : NULL;
+    ep = p ? conf_value("pin source", p) : NULL;
+    text = eso && (!m || em) && (!p || ep) ? render(eso, em, ep) : NULL;
+    free(eso);
+    free(em);
+    free(ep);
+    if (text == NULL)
         return TOOL_EXIT_RAISED;
     ok = outpath == NULL || write_file(outpath, text);
     if (ok && ctx->json)
