@@ -28,6 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt,
                ...) __attribute__((noreturn, format(printf, 4, 5)));
 
+/*
+ * 1 when the environment variable HSMKEY_FUZZ_KNOWN lists id (a comma-
+ * separated list, or "all"): a target then lets inputs of that reported,
+ * not yet fixed bug pass, so a long run can look for other bugs.  Replays
+ * and CI runs leave it unset.  The ids are in tests/fuzz/README.md.
+ */
+int fuzz_known(const char *id);
+
 /* ---- the err.h sink ---- */
 
 void fuzz_err_reset(void);

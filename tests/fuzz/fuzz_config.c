@@ -167,6 +167,17 @@ static int same_path(const char *got, const char *want)
     return strcmp(a, b) == 0;
 }
 
+/* config-escaping (reported): characters openssl.cnf treats specially
+ * are written as they are, and leading or trailing blanks are lost. */
+static int needs_escaping(const char *v)
+{
+    size_t n = v != NULL ? strlen(v) : 0;
+
+    return n > 0 && (strpbrk(v, "#'\"`\\$\r\n") != NULL
+                     || strchr(" \t", v[0]) != NULL
+                     || strchr(" \t", v[n - 1]) != NULL);
+}
+
 /* 2: OpenSSL reads from the file what hsmkey meant to write. */
 static void read_back(const char *path, const char *module, const char *pin)
 {
@@ -175,6 +186,11 @@ static void read_back(const char *path, const char *module, const char *pin)
     const char *got_m, *got_p;
     long line = 0;
 
+    if (fuzz_known("config-escaping")
+        && (needs_escaping(module) || needs_escaping(pin))) {
+        NCONF_free(conf);
+        return;
+    }
     FUZZ_ASSERT(conf != NULL && NCONF_load(conf, path, &line) == 1,
                 "hsmkey config wrote a file OpenSSL cannot load (line %ld) "
                 "for module '%s' pin-source '%s'", line, module ? module : "",

@@ -33,6 +33,35 @@
 /* Forbidden in messages: a cut echo shows only the start of a PIN. */
 #define MARKER_START 8
 
+/* Reported bugs (tests/fuzz/README.md) a long run may skip: */
+/* uri-empty-segment: an empty path segment (";;") ends p11-kit's path. */
+static int has_empty_segment(const char *text)
+{
+    const char *path = text + 7, *end = path + strcspn(path, "?");
+
+    for (const char *p = path; p < end; p++)
+        if (*p == ';' && (p == path || p[-1] == ';') && p + 1 < end)
+            return 1;
+    return 0;
+}
+
+/* uri-nul-value: %00 in a value, which p11-kit formats away (p11-kit
+ * drops white space first, so "%0 0" is one too). */
+static int has_nul_escape(const char *text)
+{
+    char *bare = strdup(text), *o = bare;
+    int found;
+
+    FUZZ_ASSERT(bare != NULL, "%s", "out of memory");
+    for (const char *p = text; *p != '\0'; p++)
+        if (strchr(" \t\n\r\v\f", *p) == NULL)
+            *o++ = *p;
+    *o = '\0';
+    found = strstr(bare, "%00") != NULL;
+    free(bare);
+    return found;
+}
+
 static int same_str(const char *a, const char *b)
 {
     return (a == NULL && b == NULL)
@@ -112,8 +141,14 @@ static void check_accepted(P11KitUri *uri, const char *text)
     P11KitUri *again;
 
     FUZZ_ASSERT(strncasecmp(text, "pkcs11:", 7) == 0, "accepted '%s'", text);
-    assert_path_used(uri, text);
     FUZZ_ASSERT(shown != NULL, "no display text for '%s'", text);
+    if ((fuzz_known("uri-empty-segment") && has_empty_segment(text))
+        || (fuzz_known("uri-nul-value") && has_nul_escape(text))) {
+        OPENSSL_free(shown);
+        free(pin_before);
+        return;
+    }
+    assert_path_used(uri, text);
     FUZZ_ASSERT(same_str(pin_before, p11_kit_uri_get_pin_value(uri)),
                 "display changed the pin-value of '%s'", text);
     again = hsmkey_uri_parse(shown);
@@ -170,6 +205,11 @@ static void check_pin_never_shown(const char *text)
 
     if (memmem(text, strlen(text), MARKER, MARKER_START) != NULL)
         return;
+    /* uri-type-echo: type= is echoed up to its ';', so a "&pin-value="
+     * typed into the path (no '?') is shown. */
+    if (fuzz_known("uri-type-echo") && strchr(text, '&') != NULL
+        && strchr(text, '&') < text + strcspn(text, "?"))
+        return;
     masked = mark_pins(text, &marked);
     if (marked) {
         fuzz_err_forbid(MARKER, MARKER_START);
@@ -195,6 +235,9 @@ static void check_keyref_write(const char *text)
                   == P11_KIT_URI_OK
               && p11_kit_uri_get_pin_value(raw) != NULL;
     written = hsmkey_keyref_write_bio(mem, text);
+    /* uri-keyref-space: p11-kit drops white space, "pin-va lue" too. */
+    if (fuzz_known("uri-keyref-space") && strpbrk(text, " \t\n\r") != NULL)
+        has_pin = 0;
     FUZZ_ASSERT(!(written && has_pin),
                 "a pin-value was written into a key reference: '%s'", text);
     FUZZ_ASSERT(written || fuzz_err_count() > 0,
