@@ -140,8 +140,10 @@ args args check check --cert c.pem --ca ca.pem \
     --warn-days 30
 args args globals --module /usr/lib/x.so --pin-source=file:/p --json tokens
 args args csr csr --key 'pkcs11:object=k' --subject /CN=node1/O=Example \
-    --san DNS:node1.example.com,IP:10.0.0.1,URI:spiffe://x/y --eku serverAuth,clientAuth
-args args devcert devcert --ca-dir ca --key k.pem --cn node1 --san DNS:n --days 30
+    --san DNS:node1.example.com,IP:10.0.0.1,URI:spiffe://x/y \
+    --eku serverAuth,clientAuth
+args args devcert devcert --ca-dir ca --key k.pem --cn node1 --san DNS:n \
+    --days 30
 args args import import --token t --label l --key k.pem --passin env:P --id=01
 args args keyref-pin keyref --key 'pkcs11:object=k?pin-value=1' --out r.pem
 args args keys keys --token=node1

@@ -65,7 +65,8 @@ exes=()
 for t in "${targets[@]}"; do
     exes+=("tests/fuzz/fuzz_$t")
 done
-if ! ninja -C "$build" -t targets all | grep '^tests/fuzz/fuzz_uri:' >/dev/null; then
+if ! ninja -C "$build" -t targets all \
+    | grep '^tests/fuzz/fuzz_uri:' >/dev/null; then
     echo "run.sh: $build has no fuzz targets: is 'fuzz' in the subdir list" \
          "of tests/meson.build, and is the compiler clang?" >&2
     exit 1
@@ -99,8 +100,9 @@ flags() {
 
 # last_stats LOG: "execs cov ft" from libFuzzer's last status line
 last_stats() {
-    { grep -aE '^#[0-9]+' "$1" || echo none; } | tail -1 | sed -E \
-        's/^#([0-9]+)[[:space:]:].*cov: ([0-9]+) ft: ([0-9]+).*/\1 \2 \3/;t;s/.*/0 0 0/'
+    local re='^#([0-9]+)[[:space:]:].*cov: ([0-9]+) ft: ([0-9]+).*'
+    { grep -aE '^#[0-9]+' "$1" || echo none; } | tail -1 \
+        | sed -E "s/$re/\\1 \\2 \\3/;t;s/.*/0 0 0/"
 }
 
 # kinds TARGET MARKER: what each input saved since MARKER breaks, counted
