@@ -53,6 +53,19 @@ for t in "${targets[@]}"; do
 done
 
 command -v clang >/dev/null || { echo "run.sh: clang is missing" >&2; exit 1; }
+probe=$(mktemp -d)
+printf 'int LLVMFuzzerTestOneInput(const char *d, long n);\n%s\n' \
+    'int LLVMFuzzerTestOneInput(const char *d, long n) { return !d + n; }' \
+    >"$probe/p.c"
+if ! clang -fsanitize=fuzzer,address,undefined -o "$probe/p" "$probe/p.c" \
+    2>"$probe/err"; then
+    cat "$probe/err" >&2
+    echo "run.sh: clang cannot link libFuzzer: install libclang-rt-dev" \
+         "(Debian: only recommended by clang)" >&2
+    rm -rf "$probe"
+    exit 1
+fi
+rm -rf "$probe"
 
 # ---- build
 if [ ! -f "$build/build.ninja" ]; then
