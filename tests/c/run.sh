@@ -11,7 +11,8 @@
 #                      fault-injecting shim SHIM (tests/p11shim), with the
 #                      control file @DIR@/shim.ctl
 # Environment: HSMKEY_BUILD, HSMKEY_SRC (from meson); HSMKEY_TEST_WRAP, a
-# command to run PROGRAM under (tests/c/valgrind.sh uses it).
+# command to run PROGRAM under (tests/c/valgrind.sh uses it);
+# HSMKEY_TEST_PRELOAD (asan setup) is preloaded into PROGRAM.
 set -euo pipefail
 keys="rsa-key ec-key" shim=
 while [ $# -gt 0 ]; do
@@ -38,6 +39,11 @@ if [ -n "$shim" ]; then
     unset HSMKEY_SHIM_FAULTS HSMKEY_SHIM_COUNTS HSMKEY_SHIM_STRICT
 fi
 read -r -a wrap <<<"${HSMKEY_TEST_WRAP:-}"
+# Under the asan setup: the runtime, and fake_dlclose so that hsmkey.so stays
+# mapped and leak reports at exit name its frames (tests/meson.build).
+if [ -n "${HSMKEY_TEST_PRELOAD:-}" ]; then
+    wrap=(env "LD_PRELOAD=$HSMKEY_TEST_PRELOAD" ${wrap[@]+"${wrap[@]}"})
+fi
 
 uri_of() { printf 'pkcs11:token=%s;object=%s;type=private' "$label" "$1"; }
 all=()
