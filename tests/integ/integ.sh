@@ -22,20 +22,23 @@
 INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # Under the `asan` test setup hsmkey.so is instrumented, and every program
-# that reads OPENSSL_CONF loads it (python3, node, nginx, curl, pkcs11-tool,
-# not only openssl): all of them need the ASan runtime first. Their own
-# allocations are not ours to judge, so leak checking is off here (the
-# softhsm suite checks the provider's leaks through the openssl CLI); memory
-# errors in the provider are still reported, and lib.sh fails the test on
-# any sanitizer report in the files it wrote.
-# Debian 12's curl cannot start with the ASan runtime preloaded (see
-# curl_standin.py), so under that setup "${CURL[@]}" is a stand-in that
-# takes the same options; the plain run uses curl itself.
+# that reads OPENSSL_CONF loads it (python3, node, nginx, curl, not only
+# openssl): each needs the ASan runtime first, so the tests start them as
+# "${PRE[@]}" PROGRAM (empty in the plain setup). Not every program: with
+# the runtime preloaded, Debian 12's curl and ps hang at startup in glibc's
+# locale lock (a library constructor calls newlocale() while ASan starts;
+# nothing of hsmkey's). Their own allocations are not ours to judge, so leak
+# checking is off for them (the softhsm suite checks the provider's leaks
+# through the openssl CLI); memory errors in the provider are still
+# reported, and lib.sh fails the test on any sanitizer report in its files.
+# Under that setup "${CURL[@]}" is a stand-in that takes the same options
+# (curl_standin.py); the plain run uses curl itself.
+PRE=()
 CURL=(curl)
 if [ -n "${HSMKEY_TEST_PRELOAD:-}" ]; then
-    export LD_PRELOAD="$HSMKEY_TEST_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}"
-    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
-    CURL=(python3 "$INTEG_DIR/curl_standin.py")
+    PRE=(env "LD_PRELOAD=$HSMKEY_TEST_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}"
+        "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+    CURL=("${PRE[@]}" python3 "$INTEG_DIR/curl_standin.py")
     say "asan setup: curl replaced by tests/integ/curl_standin.py"
 fi
 

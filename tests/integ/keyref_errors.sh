@@ -117,12 +117,12 @@ expect_error() {
 for c in "${CASES[@]}"; do
     PROVIDER_MSG=WHY expect_error "$c" openssl-pkey 1 \
         "Could not read (private )?key from $B/$c\\.pem" \
-        openssl pkey -in "$B/$c.pem" -noout
+        "${PRE[@]}" openssl pkey -in "$B/$c.pem" -noout
 done
 PORT=$(free_port)
 PROVIDER_MSG=WHY expect_error missing-key openssl-s_server 1 \
     "Could not read server certificate private key from $B/missing-key\\.pem" \
-    openssl s_server -accept "127.0.0.1:$PORT" -naccept 1 \
+    "${PRE[@]}" openssl s_server -accept "127.0.0.1:$PORT" -naccept 1 \
     -cert "$T/node.pem" -key "$B/missing-key.pem"
 
 # ---------------------------------------------------------------- nginx -t
@@ -143,13 +143,13 @@ http {
 EOF
     PROVIDER_MSG=WHY expect_error "$c" nginx 1 \
         "\\[emerg\\] cannot load certificate key \"$B/$c\\.pem\"" \
-        nginx -p "$NG" -e "$NG/logs/error.log" -c "$NG/$c.conf" -t
+        "${PRE[@]}" nginx -p "$NG" -e "$NG/logs/error.log" -c "$NG/$c.conf" -t
 done
 
 # ---------------------------------------------------------------- Node.js
 for c in "${CASES[@]}"; do
     PROVIDER_MSG=WHY_NODE expect_error "$c" node 1 '^error=ERR_[A-Z0-9_]+: ' \
-        node "$INTEG_DIR/tls_peer.js" load "$B/$c.pem"
+        "${PRE[@]}" node "$INTEG_DIR/tls_peer.js" load "$B/$c.pem"
 done
 
 # ---------------------------------------------------------------- Python
@@ -157,7 +157,7 @@ done
 # be that SSLError, not an OSError from a stray errno (e.g. "No such file").
 for c in "${CASES[@]}"; do
     expect_error "$c" python 1 '^error=SSLError: \[SSL\] PEM lib' \
-        python3 "$INTEG_DIR/tls_peer.py" load --cert "$T/node.pem" --key "$B/$c.pem"
+        "${PRE[@]}" python3 "$INTEG_DIR/tls_peer.py" load --cert "$T/node.pem" --key "$B/$c.pem"
 done
 
 # ---------------------------------------------------------------- curl
@@ -176,9 +176,9 @@ stop_bg sw-server || true
 say "the good key reference still works everywhere after all that"
 ossl pkey -in "$T/good.ref.pem" -pubout -out "$T/out/good.pub" ||
     die "openssl pkey cannot read the good key reference"
-node "$INTEG_DIR/tls_peer.js" load "$T/good.ref.pem" >"$T/out/good.node" 2>&1 ||
+"${PRE[@]}" node "$INTEG_DIR/tls_peer.js" load "$T/good.ref.pem" >"$T/out/good.node" 2>&1 ||
     die "node cannot read the good key reference: $(cat "$T/out/good.node")"
-python3 "$INTEG_DIR/tls_peer.py" load --cert "$T/node.pem" --key "$T/good.ref.pem" \
+"${PRE[@]}" python3 "$INTEG_DIR/tls_peer.py" load --cert "$T/node.pem" --key "$T/good.ref.pem" \
     >"$T/out/good.py" 2>&1 || die "python cannot read the good key reference: $(cat "$T/out/good.py")"
 
 if [ ${#FAILURES[@]} -gt 0 ]; then

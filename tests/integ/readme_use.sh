@@ -54,7 +54,7 @@ TOKEN_LABEL=node2 token_keygen 12 node-key rsa:2048
 # ---------------------------------------------------------------- openssl.cnf
 say "openssl.cnf from README"
 snippet openssl.cnf >"$T/readme.cnf"
-modules=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
+modules=$(no_provider openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
 grep -q "^module *= *$modules/hsmkey\\.so\$" "$T/readme.cnf" ||
     die "README's openssl.cnf does not name hsmkey.so in OpenSSL's modules dir $modules"
 localize 8443 <"$T/readme.cnf" >"$D/openssl.cnf"
@@ -68,7 +68,7 @@ export OPENSSL_CONF=$D/openssl.cnf
 say "key-reference files with README's commands"
 snippet keyref | localize 8443 >"$T/keyref.sh"
 assert_file_match "^export OPENSSL_CONF=$D/openssl.cnf\$" "$T/keyref.sh"
-bash -euo pipefail "$T/keyref.sh" >"$T/out/keyref.out" 2>&1 || {
+"${PRE[@]}" bash -euo pipefail "$T/keyref.sh" >"$T/out/keyref.out" 2>&1 || {
     sed 's/^/  | /' "$T/out/keyref.out" >&2
     die "README's key-reference commands failed"
 }
@@ -93,11 +93,11 @@ snippet openssl | join_lines | sed -e "s|-accept 8443|-accept 127.0.0.1:8443|" \
 # s_server sends what it reads on stdin and ends a connection at EOF: give
 # it a stdin that stays open (a terminal, when a person runs it).
 mkfifo "$T/s_server.in"
-start_bg s_server bash -c "exec $(sed -n 1p "$T/openssl.cmds")"
+start_bg s_server "${PRE[@]}" bash -c "exec $(sed -n 1p "$T/openssl.cmds")"
 exec 9>"$T/s_server.in"
 wait_port "$PORT" 30
 # s_client: "Q" (after the handshake has settled) says goodbye and exits
-timeout 60 bash -c "(sleep 1; echo Q) | $(sed -n 2p "$T/openssl.cmds")" \
+timeout 60 "${PRE[@]}" bash -c "(sleep 1; echo Q) | $(sed -n 2p "$T/openssl.cmds")" \
     >"$T/s_client.out" 2>"$T/s_client.err" || {
     sed 's/^/  | /' "$T/s_client.err" >&2
     die "README's s_client command failed"
@@ -139,7 +139,7 @@ assert_file_match "listen 127\\.0\\.0\\.1:$PORT ssl;" "$T/nginx.snippet" "README
         "env SOFTHSM2_CONF;" "events { worker_connections 64; }"
     cat "$T/nginx.snippet"
 } >"$NG/nginx.conf"
-start_bg nginx nginx -p "$NG" -e "$NG/logs/error.log" -c "$NG/nginx.conf" -g 'daemon off;'
+start_bg nginx "${PRE[@]}" nginx -p "$NG" -e "$NG/logs/error.log" -c "$NG/nginx.conf" -g 'daemon off;'
 wait_port "$PORT" 30
 
 snippet curl | join_lines | localize "$PORT" >"$T/curl.cmd"
@@ -159,7 +159,7 @@ say "ok: curl -> nginx: $(cat "$T/curl.out")"
 snippet python | localize "$PORT" |
     sed "s|(\"node1\\.example\", $PORT)|(\"127.0.0.1\", $PORT)|" >"$T/client.py"
 assert_file_match "\\(\"127\\.0\\.0\\.1\", $PORT\\)" "$T/client.py" "README's Python snippet"
-timeout 60 python3 "$T/client.py" >"$T/python.out" 2>"$T/python.err" || {
+timeout 60 "${PRE[@]}" python3 "$T/client.py" >"$T/python.out" 2>"$T/python.err" || {
     sed 's/^/  | /' "$T/python.err" >&2
     die "README's Python client failed"
 }
@@ -173,12 +173,12 @@ PORT=$(free_port)
 snippet node-server | localize "$PORT" |
     sed "s|\\.listen($PORT);|.listen($PORT, '127.0.0.1');|" >"$T/node1.js"
 assert_file_match "listen\\($PORT, '127\\.0\\.0\\.1'\\)" "$T/node1.js" "README's Node server"
-start_bg node-server node "$T/node1.js"
+start_bg node-server "${PRE[@]}" node "$T/node1.js"
 wait_port "$PORT" 30
 snippet node-client | localize "$PORT" |
     sed "s|host: 'node1\\.example',|host: '127.0.0.1', servername: 'node1.example',|" >"$T/node2.js"
 assert_file_match "servername: 'node1\\.example'" "$T/node2.js" "README's Node client"
-timeout 60 node "$T/node2.js" >"$T/node2.out" 2>"$T/node2.err" || {
+timeout 60 "${PRE[@]}" node "$T/node2.js" >"$T/node2.out" 2>"$T/node2.err" || {
     sed 's/^/  | /' "$T/node2.err" "$T/node-server.err" >&2
     die "README's Node client failed"
 }

@@ -45,13 +45,13 @@ if grep -n '@[A-Z_]*@' "$NG/conf/nginx.conf"; then
 fi
 
 say "nginx -t reads the configuration and loads both token keys"
-nginx -p "$NG" -e "$NG/logs/error.log" -c "$NG/conf/nginx.conf" -t \
+"${PRE[@]}" nginx -p "$NG" -e "$NG/logs/error.log" -c "$NG/conf/nginx.conf" -t \
     >"$T/out/nginx-t.out" 2>&1 || {
     sed 's/^/  | /' "$T/out/nginx-t.out" "$NG/logs/error.log" >&2
     die "nginx -t failed"
 }
 
-start_bg nginx nginx -p "$NG" -e "$NG/logs/error.log" \
+start_bg nginx "${PRE[@]}" nginx -p "$NG" -e "$NG/logs/error.log" \
     -c "$NG/conf/nginx.conf" -g 'daemon off;'
 MASTER=$(_bg_pid nginx)
 wait_port "$PORT" 30

@@ -63,22 +63,22 @@ grep -q '^nodejs_conf *= *openssl_init' "$T/nodejs-only.cnf" ||
     die "the token's openssl.cnf has no 'nodejs_conf = openssl_init' line"
 
 say "nodejs_conf alone loads the provider: a key-reference file is a key"
-OPENSSL_CONF=$T/nodejs-only.cnf timeout 60 node "$PEER" load "$T/srv-rsa.ref.pem" \
+OPENSSL_CONF=$T/nodejs-only.cnf timeout 60 "${PRE[@]}" node "$PEER" load "$T/srv-rsa.ref.pem" \
     >"$T/out/load-nodejs.out" 2>&1 || {
     sed 's/^/  | /' "$T/out/load-nodejs.out" >&2
     die "node could not load a key-reference file with nodejs_conf"
 }
 assert_file_match '^load\.type=rsa$' "$T/out/load-nodejs.out"
 assert_file_match '^load=ok$' "$T/out/load-nodejs.out"
-OPENSSL_CONF=$T/nodejs-only.cnf timeout 60 node "$PEER" load "$T/srv-ec.ref.pem" \
+OPENSSL_CONF=$T/nodejs-only.cnf timeout 60 "${PRE[@]}" node "$PEER" load "$T/srv-ec.ref.pem" \
     >"$T/out/load-nodejs-ec.out" 2>&1 || die "node: hand-made EC key reference"
 assert_file_match '^load\.type=ec$' "$T/out/load-nodejs-ec.out"
 
 say "openssl_conf alone is not read by node: no provider, the file is not a key"
 should_fail 'error=ERR_OSSL_UNSUPPORTED: .*DECODER routines::unsupported' \
-    env OPENSSL_CONF="$T/openssl-only.cnf" timeout 60 node "$PEER" load "$T/srv-rsa.ref.pem"
+    env OPENSSL_CONF="$T/openssl-only.cnf" timeout 60 "${PRE[@]}" node "$PEER" load "$T/srv-rsa.ref.pem"
 say "... unless node runs with --openssl-shared-config"
-OPENSSL_CONF=$T/openssl-only.cnf timeout 60 node --openssl-shared-config "$PEER" \
+OPENSSL_CONF=$T/openssl-only.cnf timeout 60 "${PRE[@]}" node --openssl-shared-config "$PEER" \
     load "$T/srv-rsa.ref.pem" >"$T/out/load-shared.out" 2>&1 || {
     sed 's/^/  | /' "$T/out/load-shared.out" >&2
     die "node --openssl-shared-config could not load a key-reference file"
@@ -92,12 +92,12 @@ pair() {
     local name=$1 tls=$2 port
     N=$((N + 1))
     MSG="node-hsmkey-$N-$RANDOM"
-    start_bg "$name.srv" timeout 60 node "$PEER" server "$3" "$4" "$T/ca.pem" \
+    start_bg "$name.srv" timeout 60 "${PRE[@]}" node "$PEER" server "$3" "$4" "$T/ca.pem" \
         "$T/$name.port" "$tls"
     wait_output "$T/$name.port" '^[0-9]+$' 30
     port=$(cat "$T/$name.port")
     CLI_STATUS=0
-    PEER_MESSAGE=$MSG timeout 60 node "$PEER" client "$5" "$6" "$T/ca.pem" \
+    PEER_MESSAGE=$MSG timeout 60 "${PRE[@]}" node "$PEER" client "$5" "$6" "$T/ca.pem" \
         "$port" server.test "$tls" >"$T/$name.cli.out" 2>"$T/$name.cli.err" ||
         CLI_STATUS=$?
     _status_check "$CLI_STATUS" "$T/$name.cli.err" "$name: node client" || true
