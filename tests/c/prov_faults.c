@@ -18,6 +18,8 @@
  *                             the first one after it appears succeeds
  *   prov_faults pin URI WRONG a refused PIN (real, from the file WRONG, then
  *                             injected) is never offered to the token again
+ *   prov_faults pin-sign URI  the same for a loaded key whose token logged
+ *                             out: N signatures, one C_Login
  *
  * The threaded cases (stall, pull under load, soak) are in
  * prov_faults_mt.c.  Environment: HSMKEY_PKCS11_MODULE (the shim),
@@ -338,6 +340,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "pin") == 0)
         return tf_pin(argv[2], argv[3]);
+    if (argc >= 3 && strcmp(argv[1], "pin-sign") == 0)
+        return tf_pin_sign(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "late") == 0)
         return test_faults_late(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "stall") == 0)

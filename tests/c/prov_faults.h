@@ -29,5 +29,6 @@ int tf_soak(const char *uri);
 
 /* prov_faults_pin.c */
 int tf_pin(const char *uri, const char *wrong_pin_file);
+int tf_pin_sign(const char *uri);
 
 #endif

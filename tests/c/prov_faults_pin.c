@@ -11,6 +11,12 @@
  *     token would accept it again, that PIN is still not offered.
  *  2. the URI with pin-source=file:WRONG (a wrong PIN, a real refusal from
  *     SoftHSM): N loads, one C_Login more.
+ *
+ *   prov_faults pin-sign URI
+ *
+ * A server signing with a loaded key is logged out (every C_SignInit says
+ * CKR_USER_NOT_LOGGED_IN) and its PIN is now refused: N signatures fail
+ * with one C_Login in all.
  */
 #include <string.h>
 #include <openssl/err.h>
@@ -74,5 +80,34 @@ int tf_pin(const char *uri, const char *wrong_pin_file)
     TC_CHECK(logins == 1, "C_Login called %lu times, once expected", logins);
     printf("pin %s: %d loads refused, %lu C_Login in all\n", uri,
            2 * TF_PIN_TRIES + 1, tc_shim_count("C_Login"));
+    return 0;
+}
+
+int tf_pin_sign(const char *uri)
+{
+    unsigned long before;
+    char err[2048];
+
+    tf_setup(uri);
+    tc_shim_control("C_SignInit:CKR_USER_NOT_LOGGED_IN\n"
+                    "C_Login:CKR_PIN_INCORRECT");
+    before = tc_shim_count("C_Login");
+    for (int i = 1; i <= TF_PIN_TRIES; i++) {
+        TC_CHECK(!tc_sign(tf.key, tf.pub), "signature %d succeeded", i);
+        tc_errors(err, sizeof(err));
+        TC_CHECK(strstr(err, tf.label) != NULL
+                     && strstr(err, "CKR_PIN_INCORRECT") != NULL,
+                 "signature %d: the error should name token '%s' and "
+                 "CKR_PIN_INCORRECT: %s", i, tf.label, err);
+        if (i == 1 || i == TF_PIN_TRIES)
+            printf("  signature %d: %s\n", i, err);
+    }
+    printf("pin-sign %s: logged out, PIN refused: %d signatures failed, "
+           "%lu C_Login\n", uri, TF_PIN_TRIES,
+           tc_shim_count("C_Login") - before);
+    TC_CHECK(tc_shim_count("C_Login") - before == 1,
+             "C_Login called %lu times, once expected",
+             tc_shim_count("C_Login") - before);
+    tf_teardown();
     return 0;
 }

@@ -42,7 +42,7 @@ EVP_PKEY *tc_public(EVP_PKEY *key);
 int tc_sign(EVP_PKEY *key, EVP_PKEY *pub);
 
 /* Drain the thread's error queue into buf (one "; "-separated string with
- * each error's data); returns buf. */
+ * each error's data; SoftHSM's engine-probe noise left out); returns buf. */
 char *tc_errors(char *buf, size_t len);
 
 /* Monotonic milliseconds. */
