@@ -19,6 +19,7 @@
 # tokens of MODULE that TOKEN-URI matches; it prints the address to use.
 # Environment (meson): HSMKEY_BUILD, HSMKEY_SRC, HSMKEY_P11KIT_CLIENT (the
 # client module; default: p11-kit's module directory).
+# shellcheck disable=SC2034 # read by lib.sh
 TEST_TOKEN_LABEL=remotetest
 # shellcheck source=../lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
@@ -34,7 +35,7 @@ export P11_KIT_SERVER_ADDRESS=unix:path=$SOCK
 export HSMKEY_PKCS11_MODULE=$CLIENT
 RECOVER_S=${HSMKEY_REMOTE_RECOVER_S:-20} # a restart must be survived within
 
-SERVER_PID= STARTS=0
+SERVER_PID='' STARTS=0
 server_start() {
     STARTS=$((STARTS + 1))
     rm -f "$SOCK"
@@ -45,8 +46,9 @@ server_start() {
     local n=50
     until [ -S "$SOCK" ]; do
         n=$((n - 1))
-        [ "$n" -gt 0 ] && kill -0 "$SERVER_PID" 2>/dev/null ||
+        if [ "$n" -le 0 ] || ! kill -0 "$SERVER_PID" 2>/dev/null; then
             die "p11-kit server did not start: $(cat "$T/server.$STARTS.out")"
+        fi
         sleep 0.1
     done
 }
@@ -61,6 +63,7 @@ server_stop() {
     done
     SERVER_PID=
 }
+# shellcheck disable=SC2154 # _rc is set in the trap itself
 trap '_rc=$?; server_stop; (exit $_rc); _cleanup' EXIT
 
 # status FIELD: a field of the signer's status file (0 before it exists).
