@@ -15,6 +15,8 @@
  * before the loop: a server does not reload its key when the token
  * restarts.
  *
+ * It never runs longer than TL_MAX_MS (a test that lost track of it).
+ *
  * SIGPIPE is ignored, as servers (nginx, Python, Node.js) do: p11-kit's
  * client module writes to its socket without MSG_NOSIGNAL, so a program
  * that keeps the default action dies silently (status 141) at its first
@@ -26,6 +28,8 @@
 #include <openssl/err.h>
 
 #include "prov_util.h"
+
+#define TL_MAX_MS (10 * 60 * 1000.0)
 
 static void write_status(const char *path, long ok, long fail, long run,
                          long outages)
@@ -44,7 +48,7 @@ static void write_status(const char *path, long ok, long fail, long run,
 int main(int argc, char **argv)
 {
     long ok = 0, fail = 0, run = 0, outages = 0, pause_ms, changes = 0;
-    double out_start = 0, longest = 0;
+    double out_start = 0, longest = 0, t0 = tc_now_ms();
     char err[2048], last_err[2048] = "";
     EVP_PKEY *key, *pub;
 
@@ -59,6 +63,8 @@ int main(int argc, char **argv)
     TC_CHECK(pub != NULL, "cannot load %s: %s", argv[1],
              tc_errors(err, sizeof(err)));
     while (access(argv[3], F_OK) != 0) {
+        TC_CHECK(tc_now_ms() - t0 < TL_MAX_MS, "still running after %.0f s",
+                 TL_MAX_MS / 1e3);
         if (tc_sign(key, pub)) {
             if (run == 0 && fail > 0) {
                 double ms = tc_now_ms() - out_start;

@@ -63,8 +63,10 @@ server_stop() {
     done
     SERVER_PID=
 }
+# The server's group first, then lib.sh's cleanup (the signer, the temp dir)
+# with the test's status; without errexit, or `(exit 1)` would end the trap.
 # shellcheck disable=SC2154 # _rc is set in the trap itself
-trap '_rc=$?; server_stop; (exit $_rc); _cleanup' EXIT
+trap '_rc=$?; set +e; server_stop; (exit "$_rc"); _cleanup' EXIT
 
 # status FIELD: a field of the signer's status file (0 before it exists).
 status() {
