@@ -19,6 +19,12 @@ struct hsmkey_core {
     void *prompt_arg;
 
     pthread_mutex_t lock; /* init state, module list, token list */
+    /*
+     * Held for reading while a thread uses the module (from taking a
+     * session to giving it back), for writing to C_Finalize it: a module
+     * must never be finalized under another thread's C_Sign.
+     */
+    pthread_rwlock_t ops_lock;
     CK_FUNCTION_LIST **modules; /* NULL-terminated; NULL until first use */
     /* Fork generation the modules were initialized in (0: never). */
     atomic_ulong ready_gen;
@@ -30,6 +36,7 @@ struct hsmkey_core {
     atomic_ulong changes;
     struct hsmkey_cache *cache;
     int session_copies; /* sign with session-object copies (keycopy.c) */
+    long last_restart;  /* ms, CLOCK_MONOTONIC (module.c) */
 };
 
 struct hsmkey_token {
@@ -46,6 +53,9 @@ struct hsmkey_token {
      * invalid: module re-initialized (fork), token removed or re-inserted. */
     atomic_ulong gen;
     atomic_int lost; /* the token said it is gone: look again before use */
+    atomic_int recoveries; /* since the last operation that worked */
+    atomic_int device_errors; /* CKR_DEVICE_ERROR in a row */
+    pthread_mutex_t recover_lock; /* one recovery at a time */
 
     pthread_mutex_t lock;   /* pool, login state, mechanism cache */
     CK_SESSION_HANDLE *pool;
@@ -73,6 +83,8 @@ unsigned long hsmkey_fork_generation(void);
 int hsmkey_process_exiting(void);
 /* Initialize (or re-initialize after fork) the modules and scan tokens. */
 int hsmkey_core_ensure(struct hsmkey_core *core);
+/* C_Finalize + C_Initialize now (rate-limited): 1 when it worked. */
+int hsmkey_core_restart(struct hsmkey_core *core);
 static inline unsigned long hsmkey_token_gen(struct hsmkey_token *tok)
 {
     return atomic_load(&tok->gen);
@@ -88,8 +100,9 @@ int hsmkey_token_scan(struct hsmkey_core *core, int reset_all);
 /* Forget sessions (closing them if close_sessions), handles and login. */
 void hsmkey_token_reset(struct hsmkey_token *tok, int close_sessions);
 /* After the token said it was removed: start it over and look again;
- * 1 when it is present again. */
-int hsmkey_token_recover(struct hsmkey_token *tok);
+ * 1 when it is present again.  gen: the generation the failure was seen
+ * in; when the token has started over since, that already happened. */
+int hsmkey_token_recover(struct hsmkey_token *tok, unsigned long gen);
 struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
                                       CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
                                       const CK_TOKEN_INFO *info);
@@ -145,10 +158,17 @@ void hsmkey_cache_put(struct hsmkey_cache *c, const char *uri,
 int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
                         CK_ATTRIBUTE *tmpl, CK_ULONG *ntmpl);
 
-/* find.c: handles of objects matching a template on one token */
-int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
-                              CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
-                              CK_OBJECT_HANDLE **handles, CK_ULONG *count);
+/* find.c: handles of objects matching a template on one token; CKR_OK,
+ * or the failing call's CK_RV after raising. */
+CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
+                                CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
+                                CK_OBJECT_HANDLE **handles, CK_ULONG *count);
+
+/* The session is dead (the token said so): it must not go back to the pool */
+static inline int hsmkey_session_lost(CK_RV rv)
+{
+    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED;
+}
 
 
 /* Copy a blank-padded PKCS#11 string into a NUL-terminated one. */

@@ -6,9 +6,9 @@
 
 #include "core.h"
 
-int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
-                              CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
-                              CK_OBJECT_HANDLE **handles, CK_ULONG *count)
+CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
+                                CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
+                                CK_OBJECT_HANDLE **handles, CK_ULONG *count)
 {
     CK_FUNCTION_LIST *fn = tok->fn;
     CK_OBJECT_HANDLE *out = NULL, *grown;
@@ -24,7 +24,7 @@ int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
         hsmkey_err_pop_to_mark();
         hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjectsInit: %s",
                      tok->label, hsmkey_ckr_name(rv));
-        return 0;
+        return rv;
     }
     do {
         if (n == cap) {
@@ -44,11 +44,11 @@ int hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
         OPENSSL_free(out);
         hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjects: %s",
                      tok->label, hsmkey_ckr_name(rv));
-        return 0;
+        return rv;
     }
     *handles = out;
     *count = n;
-    return 1;
+    return CKR_OK;
 }
 
 /* A PIN goes to one token only: refuse a search that would log in to two. */
@@ -134,12 +134,14 @@ static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
     CK_SESSION_HANDLE s;
     CK_OBJECT_HANDLE *handles = NULL;
     CK_ULONG n = 0;
+    CK_RV rv;
     int ok = 0;
 
     if (!hsmkey_token_session_get(tok, &s))
         return 0;
-    if (!hsmkey_token_find_handles(tok, s, tmpl + widen, ntmpl - widen,
-                                   &handles, &n))
+    rv = hsmkey_token_find_handles(tok, s, tmpl + widen, ntmpl - widen,
+                                   &handles, &n);
+    if (rv != CKR_OK)
         goto done;
     for (CK_ULONG i = 0; i < n; i++) {
         struct hsmkey_object *obj = hsmkey_object_new(tok, s, handles[i]);
@@ -151,7 +153,7 @@ static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
 done:
     hsmkey_objects_free(found, nfound);
     OPENSSL_free(handles);
-    hsmkey_token_session_put(tok, s, 0);
+    hsmkey_token_session_put(tok, s, hsmkey_session_lost(rv));
     return ok;
 }
 
@@ -197,6 +199,15 @@ static int find_uncached(struct hsmkey_core *core, P11KitUri *uri,
         return 1; /* type= names another class: nothing of this class */
     if (!hsmkey_core_tokens(core, uri, &toks, &ntok))
         return 0;
+    if (ntok == 0) {
+        /* Inserted (or back) since the last look: look again. */
+        OPENSSL_free(toks);
+        pthread_mutex_lock(&core->lock);
+        hsmkey_token_scan(core, 0);
+        pthread_mutex_unlock(&core->lock);
+        if (!hsmkey_core_tokens(core, uri, &toks, &ntok))
+            return 0;
+    }
     if (ntok == 0) {
         char *shown = hsmkey_uri_display(uri);
 

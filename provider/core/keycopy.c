@@ -41,10 +41,12 @@ int hsmkey_token_copy_key(struct hsmkey_token *tok, CK_OBJECT_HANDLE key,
     if (!tok->core->session_copies)
         return 0;
     hsmkey_err_set_mark();
+    pthread_rwlock_rdlock(&tok->core->ops_lock);
     pthread_mutex_lock(&tok->lock);
     if (keeper_locked(tok, &s))
         rv = tok->fn->C_CopyObject(s, key, tmpl, 1, copy);
     pthread_mutex_unlock(&tok->lock);
+    pthread_rwlock_unlock(&tok->core->ops_lock);
     hsmkey_err_pop_to_mark();
     return rv == CKR_OK;
 }
@@ -52,11 +54,13 @@ int hsmkey_token_copy_key(struct hsmkey_token *tok, CK_OBJECT_HANDLE key,
 void hsmkey_token_drop_copy(struct hsmkey_token *tok, CK_OBJECT_HANDLE copy,
                             unsigned long gen)
 {
+    pthread_rwlock_rdlock(&tok->core->ops_lock);
     pthread_mutex_lock(&tok->lock);
     if (tok->keeper_gen == gen && gen == hsmkey_token_gen(tok)
         && !hsmkey_process_exiting())
         tok->fn->C_DestroyObject(tok->keeper, copy);
     pthread_mutex_unlock(&tok->lock);
+    pthread_rwlock_unlock(&tok->core->ops_lock);
 }
 
 void hsmkey_core_set_session_copies(struct hsmkey_core *core, int on)

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <p11-kit/p11-kit.h>
 #include <openssl/crypto.h>
 
@@ -58,6 +59,19 @@ int hsmkey_process_exiting(void)
     return atomic_load(&exiting);
 }
 
+/* Writers first: a waiting C_Finalize is not starved by a busy server.
+ * (No thread takes it twice for reading, see session.c.) */
+static void init_ops_lock(pthread_rwlock_t *lock)
+{
+    pthread_rwlockattr_t attr;
+
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr,
+                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+}
+
 struct hsmkey_core *hsmkey_core_new(const char *module_path,
                                     const char *pin_source)
 {
@@ -72,6 +86,7 @@ struct hsmkey_core *hsmkey_core_new(const char *module_path,
         && (core->pin_source = OPENSSL_strdup(pin_source)) == NULL)
         goto err;
     pthread_mutex_init(&core->lock, NULL);
+    init_ops_lock(&core->ops_lock);
     atomic_init(&core->ready_gen, 0);
     atomic_init(&core->changes, 0);
     core->cache = hsmkey_cache_new(); /* none: every search asks the token */
@@ -190,6 +205,38 @@ static int start_locked(struct hsmkey_core *core, unsigned long gen)
     return 1;
 }
 
+static long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/*
+ * Start the modules over (C_Finalize + C_Initialize), as after a fork: a
+ * remote module (p11-kit-client.so) whose server went away reconnects only
+ * so.  At most every 250 ms, so an outage costs each operation a quick
+ * failure, not a reconnect.  Sessions, handles and logins of every token
+ * start over; objects find themselves again by id.
+ */
+int hsmkey_core_restart(struct hsmkey_core *core)
+{
+    long now = now_ms();
+    int ok = 0;
+
+    pthread_rwlock_wrlock(&core->ops_lock);
+    pthread_mutex_lock(&core->lock);
+    if (core->modules != NULL && now - core->last_restart >= 250) {
+        core->last_restart = now;
+        finalize_modules(core);
+        ok = initialize_modules(core) && hsmkey_token_scan(core, 1);
+    }
+    pthread_mutex_unlock(&core->lock);
+    pthread_rwlock_unlock(&core->ops_lock);
+    return ok;
+}
+
 int hsmkey_core_ensure(struct hsmkey_core *core)
 {
     unsigned long gen;
@@ -214,13 +261,18 @@ void hsmkey_core_free(struct hsmkey_core *core)
     for (size_t i = 0; i < core->ntokens; i++)
         hsmkey_token_free(core->tokens[i]);
     OPENSSL_free(core->tokens);
-    /* At exit the module may already be gone: leave it to the OS. */
+    /* At exit the module may already be gone: nothing calls it, and only
+     * our own memory is freed (p11-kit's list of registered modules is
+     * p11-kit's to release, which would call the modules). */
     if (core->modules != NULL && !hsmkey_process_exiting()) {
         if (atomic_load(&core->ready_gen) == hsmkey_fork_generation())
             finalize_modules(core);
         release_modules(core);
+    } else if (core->modules != NULL && core->module_path != NULL) {
+        OPENSSL_free(core->modules);
     }
     pthread_mutex_destroy(&core->lock);
+    pthread_rwlock_destroy(&core->ops_lock);
     OPENSSL_free(core->module_path);
     OPENSSL_free(core->pin_source);
     OPENSSL_free(core);

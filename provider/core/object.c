@@ -216,6 +216,7 @@ static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
     CK_SESSION_HANDLE s;
     static const CK_ATTRIBUTE_TYPE keys[] = { CKA_CLASS, CKA_KEY_TYPE, CKA_ID,
                                               CKA_LABEL };
+    CK_RV rv;
     int ok = 0;
 
     for (size_t i = 0; i < 4; i++) {
@@ -229,7 +230,8 @@ static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
         return 0;
     if (!hsmkey_token_session_get(obj->tok, &s))
         return 0;
-    if (hsmkey_token_find_handles(obj->tok, s, tmpl, n, &found, &count)) {
+    rv = hsmkey_token_find_handles(obj->tok, s, tmpl, n, &found, &count);
+    if (rv == CKR_OK) {
         if (count == 1) {
             *out = found[0];
             ok = 1;
@@ -239,7 +241,7 @@ static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
                          count ? "several objects match" : "no longer there");
         }
     }
-    hsmkey_token_session_put(obj->tok, s, 0);
+    hsmkey_token_session_put(obj->tok, s, hsmkey_session_lost(rv));
     OPENSSL_free(found);
     return ok;
 }

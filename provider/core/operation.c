@@ -52,12 +52,6 @@ static const struct op_calls decrypt_calls = { "C_DecryptInit", "C_Decrypt",
 /* Not a token answer: the failure was raised before the token was asked. */
 #define HSMKEY_CKR_RAISED (CKR_VENDOR_DEFINED | 0x48534bUL)
 
-/* The session itself is unusable: take another one and try again. */
-static int session_lost(CK_RV rv)
-{
-    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED;
-}
-
 /* The token went away (pulled, HSM restarted): look for it again. */
 static int token_lost(CK_RV rv)
 {
@@ -93,34 +87,48 @@ static CK_RV context_login(struct hsmkey_object *key, CK_SESSION_HANDLE s)
     return rv;
 }
 
-static CK_RV attempt(struct hsmkey_object *key, const struct op_calls *calls,
-                     CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
-                     unsigned char *out, CK_ULONG *len, const char **failed)
+/* One operation and what its attempts learnt. */
+struct op {
+    struct hsmkey_object *key;
+    const struct op_calls *calls;
+    CK_MECHANISM *mech;
+    const unsigned char *in;
+    size_t inlen;
+    unsigned char *out;
+    CK_ULONG size, len;
+    const char *failed;   /* the call that failed, for the message */
+    unsigned long gen;    /* token generation the last attempt began in */
+};
+
+static CK_RV attempt(struct op *op)
 {
-    struct hsmkey_token *tok = hsmkey_object_token(key);
+    struct hsmkey_token *tok = hsmkey_object_token(op->key);
     CK_OBJECT_HANDLE h;
     CK_SESSION_HANDLE s;
     CK_RV rv;
     int active;
 
-    if (!hsmkey_object_handle(key, &h) || !hsmkey_token_session_get(tok, &s))
+    op->gen = hsmkey_token_gen(tok);
+    op->len = op->size;
+    op->failed = op->calls->init_name;
+    if (!hsmkey_object_handle(op->key, &h)
+        || !hsmkey_token_session_get(tok, &s))
         return HSMKEY_CKR_RAISED;
-    *failed = calls->init_name;
     hsmkey_err_set_mark();
-    rv = calls->init(tok->fn, s, mech, h);
+    rv = op->calls->init(tok->fn, s, op->mech, h);
     active = rv == CKR_OK;
-    if (active && calls == &sign_calls)
-        rv = context_login(key, s);
+    if (active && op->calls == &sign_calls)
+        rv = context_login(op->key, s);
     if (rv != CKR_OK && active)
-        *failed = "C_Login(CKU_CONTEXT_SPECIFIC)";
+        op->failed = "C_Login(CKU_CONTEXT_SPECIFIC)";
     if (rv == CKR_OK) {
-        *failed = calls->run_name;
-        rv = calls->run(tok->fn, s, in, inlen, out, len);
+        op->failed = op->calls->run_name;
+        rv = op->calls->run(tok->fn, s, op->in, op->inlen, op->out, &op->len);
         active = 0; /* C_Sign / C_Decrypt end the operation either way */
     }
     hsmkey_err_pop_to_mark();
     /* A dead session, or one with an operation left active, is not reused. */
-    hsmkey_token_session_put(tok, s, session_lost(rv) || active);
+    hsmkey_token_session_put(tok, s, hsmkey_session_lost(rv) || active);
     return rv;
 }
 
@@ -134,26 +142,37 @@ static int handle_lost(CK_RV rv)
            || rv == CKR_USER_NOT_LOGGED_IN;
 }
 
-/* Repair what the token's answer says was lost; 0 when that failed. */
-static int recover(struct hsmkey_object *key, CK_RV rv)
+/* The token started over since the attempt began (another thread's
+ * recovery): its failure may be that, whatever it says. */
+static int overtaken(const struct op *op)
 {
-    struct hsmkey_token *tok = hsmkey_object_token(key);
+    return hsmkey_token_gen(hsmkey_object_token(op->key)) != op->gen;
+}
 
+static int recoverable(const struct op *op, CK_RV rv)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(op->key);
+
+    return hsmkey_session_lost(rv) || token_lost(rv) || handle_lost(rv)
+           || (rv == HSMKEY_CKR_RAISED && atomic_load(&tok->lost))
+           || (rv != CKR_OK && rv != HSMKEY_CKR_RAISED && overtaken(op));
+}
+
+/* Repair what the token's answer says was lost; 0 when that failed. */
+static int recover(const struct op *op, CK_RV rv)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(op->key);
+
+    if (overtaken(op))
+        return 1; /* already repaired: just try again */
     if (token_lost(rv) || (rv == HSMKEY_CKR_RAISED && atomic_load(&tok->lost)))
-        return hsmkey_token_recover(tok);
+        return hsmkey_token_recover(tok, op->gen);
     if (handle_lost(rv)) {
         hsmkey_token_forget_login(tok);
-        hsmkey_object_invalidate(key);
+        hsmkey_object_invalidate(op->key);
         return hsmkey_token_login(tok, NULL);
     }
     return 1; /* a lost session: the next attempt takes another one */
-}
-
-static int recoverable(struct hsmkey_object *key, CK_RV rv)
-{
-    return session_lost(rv) || token_lost(rv) || handle_lost(rv)
-           || (rv == HSMKEY_CKR_RAISED
-               && atomic_load(&hsmkey_object_token(key)->lost));
 }
 
 /*
@@ -161,56 +180,76 @@ static int recoverable(struct hsmkey_object *key, CK_RV rv)
  * session can hide a lost login behind it).  A signature or decryption is
  * safe to repeat; a wrong PIN is never retried (login.c).
  */
-static CK_RV retry(struct hsmkey_object *key, const struct op_calls *calls,
-                   CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
-                   unsigned char *out, CK_ULONG *len, const char **failed,
-                   CK_RV rv)
+static CK_RV retry(struct op *op, CK_RV rv)
 {
-    CK_ULONG size = *len;
-
-    for (int i = 0; i < 2 && recoverable(key, rv); i++) {
-        if (!recover(key, rv))
+    for (int i = 0; i < 2 && recoverable(op, rv); i++) {
+        if (!recover(op, rv))
             return HSMKEY_CKR_RAISED;
-        *len = size;
-        rv = attempt(key, calls, mech, in, inlen, out, len, failed);
+        rv = attempt(op);
     }
     return rv;
 }
 
-static int run(struct hsmkey_object *key, const struct op_calls *calls,
-               CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
-               unsigned char *out, size_t *outlen)
+/* What the outcome tells about the token's health, for the next operation */
+static void note_health(struct hsmkey_token *tok, CK_RV rv)
 {
-    struct hsmkey_token *tok = hsmkey_object_token(key);
-    const char *failed = calls->init_name;
-    const char *m = hsmkey_ckm_name(mech->mechanism);
-    CK_ULONG len = *outlen;
+    if (rv == CKR_OK) {
+        if (atomic_load(&tok->recoveries) != 0)
+            atomic_store(&tok->recoveries, 0);
+        if (atomic_load(&tok->device_errors) != 0)
+            atomic_store(&tok->device_errors, 0);
+    } else if (token_lost(rv)) {
+        atomic_store(&tok->lost, 1);
+    } else if (rv == CKR_DEVICE_ERROR
+               && atomic_fetch_add(&tok->device_errors, 1) > 0) {
+        /* One device error fails one operation; a second in a row means
+         * the device is gone (a remote module lost its server). */
+        atomic_store(&tok->lost, 1);
+    }
+}
+
+static int run(struct op *op)
+{
+    struct hsmkey_token *tok = hsmkey_object_token(op->key);
+    const char *m = hsmkey_ckm_name(op->mech->mechanism);
     CK_RV rv;
 
     /* The token's own list (read once per token), not a guess. */
-    if (!hsmkey_object_has_mechanism(key, mech->mechanism)) {
+    if (!hsmkey_object_has_mechanism(op->key, op->mech->mechanism)) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: the token does not offer "
-                     "%s", hsmkey_object_desc(key), m ? m : "this mechanism");
+                     "%s", hsmkey_object_desc(op->key),
+                     m ? m : "this mechanism");
         return 0;
     }
     /* Gone at the last try: look again first (fails fast while absent). */
-    if (atomic_load(&tok->lost) && !hsmkey_token_recover(tok))
+    if (atomic_load(&tok->lost)
+        && !hsmkey_token_recover(tok, hsmkey_token_gen(tok)))
         return 0;
-    rv = attempt(key, calls, mech, in, inlen, out, &len, &failed);
-    if (rv != CKR_OK) {
-        len = *outlen;
-        rv = retry(key, calls, mech, in, inlen, out, &len, &failed, rv);
-    }
+    rv = attempt(op);
+    if (rv != CKR_OK)
+        rv = retry(op, rv);
+    note_health(tok, rv);
     if (rv == HSMKEY_CKR_RAISED)
         return 0;
     if (rv != CKR_OK) {
         hsmkey_raise(rv == CKR_MECHANISM_INVALID ? HSMKEY_R_UNSUPPORTED
                                                  : HSMKEY_R_PKCS11,
-                     "%s: %s(%s): %s", hsmkey_object_desc(key), failed,
-                     m ? m : "mechanism", hsmkey_ckr_name(rv));
+                     "%s: %s(%s): %s", hsmkey_object_desc(op->key),
+                     op->failed, m ? m : "mechanism", hsmkey_ckr_name(rv));
         return 0;
     }
-    *outlen = len;
+    return 1;
+}
+
+static int run_op(struct hsmkey_object *key, const struct op_calls *calls,
+                  CK_MECHANISM *mech, const unsigned char *in, size_t inlen,
+                  unsigned char *out, size_t *outlen)
+{
+    struct op op = { key, calls, mech, in, inlen, out, *outlen, 0, NULL, 0 };
+
+    if (!run(&op))
+        return 0;
+    *outlen = op.len;
     return 1;
 }
 
@@ -218,14 +257,14 @@ int hsmkey_object_sign(struct hsmkey_object *key, CK_MECHANISM *mech,
                        const unsigned char *in, size_t inlen,
                        unsigned char *out, size_t *outlen)
 {
-    return run(key, &sign_calls, mech, in, inlen, out, outlen);
+    return run_op(key, &sign_calls, mech, in, inlen, out, outlen);
 }
 
 int hsmkey_object_decrypt(struct hsmkey_object *key, CK_MECHANISM *mech,
                           const unsigned char *in, size_t inlen,
                           unsigned char *out, size_t *outlen)
 {
-    return run(key, &decrypt_calls, mech, in, inlen, out, outlen);
+    return run_op(key, &decrypt_calls, mech, in, inlen, out, outlen);
 }
 
 int hsmkey_object_has_mechanism(struct hsmkey_object *obj,
@@ -236,6 +275,7 @@ int hsmkey_object_has_mechanism(struct hsmkey_object *obj,
     CK_ULONG n = 0;
     int found = 0;
 
+    pthread_rwlock_rdlock(&tok->core->ops_lock);
     pthread_mutex_lock(&tok->lock);
     if (!tok->mechs_loaded
         && tok->fn->C_GetMechanismList(tok->slot, NULL, &n) == CKR_OK
@@ -253,5 +293,6 @@ int hsmkey_object_has_mechanism(struct hsmkey_object *obj,
     if (!tok->mechs_loaded)
         found = 1;
     pthread_mutex_unlock(&tok->lock);
+    pthread_rwlock_unlock(&tok->core->ops_lock);
     return found;
 }

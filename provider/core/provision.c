@@ -89,7 +89,8 @@ static int find_keys(struct prov_job *job, CK_ATTRIBUTE_TYPE type,
             { type, (void *)v, len },
         };
 
-        if (!hsmkey_token_find_handles(job->tok, job->s, tmpl, 2, &found, &n))
+        if (hsmkey_token_find_handles(job->tok, job->s, tmpl, 2, &found, &n)
+            != CKR_OK)
             return 0;
         for (CK_ULONG i = 0; i < n && job->nold < 16; i++) {
             int seen = 0;

@@ -170,12 +170,14 @@ static struct hsmkey_object *partner(struct hsmkey_object *obj,
     CK_ULONG n = 0;
     CK_SESSION_HANDLE s;
     struct hsmkey_object *found = NULL;
+    CK_RV rv;
 
     if (id == NULL || idlen == 0 || !hsmkey_token_session_get(tok, &s))
         return NULL;
-    if (hsmkey_token_find_handles(tok, s, tmpl, 2, &h, &n) && n > 0)
+    rv = hsmkey_token_find_handles(tok, s, tmpl, 2, &h, &n);
+    if (rv == CKR_OK && n > 0)
         found = hsmkey_object_new(tok, s, h[0]);
-    hsmkey_token_session_put(tok, s, 0);
+    hsmkey_token_session_put(tok, s, hsmkey_session_lost(rv));
     OPENSSL_free(h);
     return found;
 }

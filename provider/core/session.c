@@ -53,6 +53,8 @@ int hsmkey_token_session_get(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
 
     if (!hsmkey_core_ensure(tok->core))
         return 0;
+    /* Until the session is given back (see core.h, ops_lock). */
+    pthread_rwlock_rdlock(&tok->core->ops_lock);
     if (pool_pop(tok, out))
         return 1;
     rv = tok->fn->C_OpenSession(tok->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
@@ -64,6 +66,7 @@ int hsmkey_token_session_get(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
         || rv == CKR_SLOT_ID_INVALID)
         atomic_store(&tok->lost, 1);
     if (rv != CKR_OK) {
+        pthread_rwlock_unlock(&tok->core->ops_lock);
         hsmkey_raise(atomic_load(&tok->lost) ? HSMKEY_R_TOKEN_NOT_FOUND
                                              : HSMKEY_R_PKCS11,
                      "token '%s': C_OpenSession: %s", tok->label,
@@ -103,8 +106,7 @@ static int pool_push(struct hsmkey_token *tok, CK_SESSION_HANDLE s)
 void hsmkey_token_session_put(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
                               int broken)
 {
-    if (hsmkey_process_exiting())
-        return;
-    if (broken || !pool_push(tok, s))
+    if (!hsmkey_process_exiting() && (broken || !pool_push(tok, s)))
         tok->fn->C_CloseSession(s);
+    pthread_rwlock_unlock(&tok->core->ops_lock);
 }

@@ -40,6 +40,7 @@ struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
                       sizeof(info->label));
     pthread_mutex_init(&tok->lock, NULL);
     pthread_mutex_init(&tok->login_lock, NULL);
+    pthread_mutex_init(&tok->recover_lock, NULL);
     if (RAND_bytes(tok->pin_salt, sizeof(tok->pin_salt)) != 1)
         memset(tok->pin_salt, 0x5a, sizeof(tok->pin_salt));
     return tok;
@@ -56,6 +57,7 @@ void hsmkey_token_free(struct hsmkey_token *tok)
     OPENSSL_cleanse(tok->bad_pin, sizeof(tok->bad_pin));
     pthread_mutex_destroy(&tok->lock);
     pthread_mutex_destroy(&tok->login_lock);
+    pthread_mutex_destroy(&tok->recover_lock);
     OPENSSL_free(tok);
 }
 
@@ -73,9 +75,9 @@ static int same_token(const struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
 
 void hsmkey_token_reset(struct hsmkey_token *tok, int close_sessions)
 {
+    /* The keeper is left, not closed: another thread may be signing with
+     * a copy it holds, and a module may free the key under that C_Sign. */
     pthread_mutex_lock(&tok->lock);
-    if (close_sessions && tok->keeper_gen == hsmkey_token_gen(tok))
-        tok->fn->C_CloseSession(tok->keeper);
     tok->keeper_gen = 0;
     pthread_mutex_unlock(&tok->lock);
     atomic_fetch_add(&tok->gen, 1);
@@ -174,19 +176,41 @@ int hsmkey_token_scan(struct hsmkey_core *core, int reset_all)
     return ok;
 }
 
-int hsmkey_token_recover(struct hsmkey_token *tok)
+static int rescan_finds(struct hsmkey_token *tok)
 {
     struct hsmkey_core *core = tok->core;
     int present;
 
-    /* Its sessions died with it: close what is left, log in again later. */
-    atomic_store(&tok->lost, 0);
-    hsmkey_token_reset(tok, 1);
     pthread_mutex_lock(&core->lock);
     tok->present = -1;
     hsmkey_token_scan(core, 0);
     present = tok->present > 0;
     pthread_mutex_unlock(&core->lock);
+    return present;
+}
+
+/*
+ * A rescan finds a re-inserted token.  A module that cannot see its device
+ * at all (a remote module whose server restarted) lists nothing or keeps
+ * failing: then the module itself starts over.
+ */
+int hsmkey_token_recover(struct hsmkey_token *tok, unsigned long gen)
+{
+    int present, tries;
+
+    pthread_mutex_lock(&tok->recover_lock);
+    if (hsmkey_token_gen(tok) != gen && !atomic_load(&tok->lost)) {
+        pthread_mutex_unlock(&tok->recover_lock); /* another thread did it */
+        return 1;
+    }
+    tries = atomic_fetch_add(&tok->recoveries, 1);
+    /* Its sessions died with it: close what is left, log in again later. */
+    atomic_store(&tok->lost, 0);
+    hsmkey_token_reset(tok, 1);
+    present = rescan_finds(tok);
+    if ((!present || tries > 0) && hsmkey_core_restart(tok->core))
+        present = tok->present > 0;
+    pthread_mutex_unlock(&tok->recover_lock);
     if (!present) {
         atomic_store(&tok->lost, 1);
         hsmkey_raise(HSMKEY_R_TOKEN_NOT_FOUND, "token '%s' is not present "
