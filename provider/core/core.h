@@ -61,6 +61,10 @@ struct hsmkey_token {
     CK_SESSION_HANDLE *pool;
     size_t npool, cappool;
     unsigned long pool_gen;
+    /* Sessions handed out, with the generation each belongs to, so one
+     * from before the token started over never comes back into the pool. */
+    struct hsmkey_lent *lent;
+    size_t nlent, caplent;
 
     pthread_mutex_t login_lock; /* one C_Login at a time; no prompt inside */
     unsigned long login_gen;    /* gen of the successful login, 0: none */
@@ -117,6 +121,11 @@ int hsmkey_token_copy_key(struct hsmkey_token *tok, CK_OBJECT_HANDLE key,
                           CK_OBJECT_HANDLE *copy);
 void hsmkey_token_drop_copy(struct hsmkey_token *tok, CK_OBJECT_HANDLE copy,
                             unsigned long gen);
+
+struct hsmkey_lent {
+    CK_SESSION_HANDLE s;
+    unsigned long gen;
+};
 
 /* session.c: empty the pool; close_sessions: C_CloseSession each first. */
 void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions);

@@ -84,7 +84,7 @@ static int pin_hash(const struct hsmkey_token *tok, const struct hsmkey_pin *pin
     return ok;
 }
 
-static CK_RV login_call(struct hsmkey_token *tok, const struct hsmkey_pin *pin)
+static CK_RV login_once(struct hsmkey_token *tok, const struct hsmkey_pin *pin)
 {
     CK_SESSION_HANDLE s;
     CK_RV rv;
@@ -100,8 +100,17 @@ static CK_RV login_call(struct hsmkey_token *tok, const struct hsmkey_pin *pin)
         rv = tok->fn->C_Login(s, CKU_USER, (CK_UTF8CHAR *)hsmkey_pin_data(pin),
                               hsmkey_pin_len(pin));
     hsmkey_err_pop_to_mark();
-    hsmkey_token_session_put(tok, s, 0);
+    hsmkey_token_session_put(tok, s, hsmkey_session_lost(rv));
     return rv;
+}
+
+/* A pooled session the token has dropped meanwhile says nothing about the
+ * PIN: another session is tried once. */
+static CK_RV login_call(struct hsmkey_token *tok, const struct hsmkey_pin *pin)
+{
+    CK_RV rv = login_once(tok, pin);
+
+    return hsmkey_session_lost(rv) ? login_once(tok, pin) : rv;
 }
 
 static int login_locked(struct hsmkey_token *tok, const struct hsmkey_pin *pin,

@@ -207,7 +207,8 @@ const char *hsmkey_object_desc(const struct hsmkey_object *obj)
 }
 
 /* Identify obj again after a re-initialization: its old handle is dead. */
-static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
+/* The token object again, by class, key type, id and label. */
+static CK_RV search_again(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
 {
     CK_BBOOL token_object = CK_TRUE; /* not our session copies (keycopy.c) */
     CK_ATTRIBUTE tmpl[5] = { { CKA_TOKEN, &token_object, sizeof(CK_BBOOL) } };
@@ -217,7 +218,6 @@ static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
     static const CK_ATTRIBUTE_TYPE keys[] = { CKA_CLASS, CKA_KEY_TYPE, CKA_ID,
                                               CKA_LABEL };
     CK_RV rv;
-    int ok = 0;
 
     for (size_t i = 0; i < 4; i++) {
         size_t len;
@@ -226,24 +226,39 @@ static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
         if (v != NULL)
             tmpl[n++] = (CK_ATTRIBUTE){ keys[i], (void *)v, len };
     }
-    if (obj->cls == CKO_PRIVATE_KEY && !hsmkey_token_login(obj->tok, NULL))
-        return 0;
     if (!hsmkey_token_session_get(obj->tok, &s))
-        return 0;
+        return CKR_FUNCTION_FAILED;
     rv = hsmkey_token_find_handles(obj->tok, s, tmpl, n, &found, &count);
-    if (rv == CKR_OK) {
-        if (count == 1) {
-            *out = found[0];
-            ok = 1;
-        } else {
-            hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: %s after the token "
-                         "was re-opened", obj->desc,
-                         count ? "several objects match" : "no longer there");
-        }
+    if (rv == CKR_OK && count == 1) {
+        *out = found[0];
+    } else if (rv == CKR_OK) {
+        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: %s after the token "
+                     "was re-opened", obj->desc,
+                     count ? "several objects match" : "no longer there");
+        rv = CKR_FUNCTION_FAILED;
     }
     hsmkey_token_session_put(obj->tok, s, hsmkey_session_lost(rv));
     OPENSSL_free(found);
-    return ok;
+    return rv;
+}
+
+/* Identify obj again after the token started over: its old handle is dead.
+ * A pooled session the token dropped meanwhile is no reason to give up. */
+static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
+{
+    CK_RV rv;
+
+    if (obj->cls == CKO_PRIVATE_KEY && !hsmkey_token_login(obj->tok, NULL))
+        return 0;
+    hsmkey_err_set_mark();
+    rv = search_again(obj, out);
+    if (hsmkey_session_lost(rv)) {
+        hsmkey_err_pop_to_mark();
+        rv = search_again(obj, out);
+    } else {
+        hsmkey_err_clear_last_mark();
+    }
+    return rv == CKR_OK;
 }
 
 /* The token object's handle for generation gen, found again if older. */

@@ -127,8 +127,10 @@ static CK_RV attempt(struct op *op)
         active = 0; /* C_Sign / C_Decrypt end the operation either way */
     }
     hsmkey_err_pop_to_mark();
-    /* A dead session, or one with an operation left active, is not reused. */
-    hsmkey_token_session_put(tok, s, hsmkey_session_lost(rv) || active);
+    /* A dead session, one on a token that went away, or one with an
+     * operation left active, is not reused. */
+    hsmkey_token_session_put(tok, s, hsmkey_session_lost(rv) || token_lost(rv)
+                                         || active);
     return rv;
 }
 

@@ -52,6 +52,7 @@ void hsmkey_token_free(struct hsmkey_token *tok)
         return;
     /* Sessions end with C_Finalize (or with the process at exit). */
     OPENSSL_free(tok->pool);
+    OPENSSL_free(tok->lent);
     OPENSSL_free(tok->mechs);
     OPENSSL_free(tok->login_source);
     OPENSSL_cleanse(tok->bad_pin, sizeof(tok->bad_pin));
