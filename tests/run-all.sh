@@ -3,7 +3,8 @@
 # test twice: the normal build (build/) and a build with AddressSanitizer and
 # UBSan (build-asan/, `meson test --setup asan`). A skipped test counts as a
 # failure: nothing here is optional. .ci/run runs exactly this.
-# Environment: HSMKEY_SKIP_APT=1 (no apt-get), HSMKEY_NO_ASAN=1 (plain only).
+# Environment: HSMKEY_SKIP_APT=1 (no apt-get), HSMKEY_NO_ASAN=1 (no ASan
+# build), HSMKEY_NO_TSAN=1 (no ThreadSanitizer run).
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -87,6 +88,19 @@ if [ -z "${HSMKEY_NO_ASAN:-}" ]; then
     setup build-asan -Db_sanitize=address,undefined -Dbuildtype=debug
     meson compile -C build-asan
     run_suite build-asan testlog-asan.json --setup asan
+fi
+
+# The thread and fault programs under ThreadSanitizer, in their own build
+# (the uninstrumented openssl, nginx or python cannot load a TSan-built
+# provider, so this is not a meson test setup); any report fails.
+if [ -z "${HSMKEY_NO_TSAN:-}" ]; then
+    echo "== build-tsan/ (ThreadSanitizer)"
+    if "$src/tests/c/tsan.sh" "$src/build-tsan"; then
+        total_ok=$((total_ok + 1))
+    else
+        total_bad=$((total_bad + 1))
+        status=1
+    fi
 fi
 
 echo
