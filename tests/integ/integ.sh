@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/integ/integ.sh -- sourced by the integration tests in tests/integ/.
 #
 # Builds on tests/lib.sh (private SoftHSM2 token in $T/token, OPENSSL_CONF

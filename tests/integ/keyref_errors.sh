@@ -44,6 +44,7 @@ keyref_pem "$T/desc.der" "$B/wrong-desc.pem"
 # (The marker "error:XXXXXXXX:hsmkey:" is the provider's entry in OpenSSL's
 # error queue; the rest must be in that entry's own text.)
 P='error:[0-9A-F]{8}:hsmkey:[^ ]*'
+# shellcheck disable=SC2034 # used through a nameref
 declare -A WHY=(
     [garbage]=''
     [random]=''
@@ -58,6 +59,7 @@ declare -A WHY=(
 
 # Node prints only the reason string of OpenSSL's first error, never its
 # data, so for Node the reason must say it.
+# shellcheck disable=SC2034
 declare -A WHY_NODE=(
     [garbage]=''
     [random]=''

@@ -45,7 +45,7 @@ join_lines() { sed -e ':a' -e '/\\$/N; s/\\\n//; ta'; }
 
 # ---------------------------------------------------------------- tokens
 # node1 is the test token; node2 a second token in the same SoftHSM2 store.
-softhsm2-util --init-token --free --label node2 --so-pin "$TOKEN_SO_PIN" \
+no_provider softhsm2-util --init-token --free --label node2 --so-pin "$TOKEN_SO_PIN" \
     --pin "$TOKEN_PIN" >"$T/secret/node2-init.log" 2>&1 ||
     die "cannot make token node2: $(cat "$T/secret/node2-init.log")"
 token_keygen 11 node-key EC:prime256v1
