@@ -25,6 +25,7 @@
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "hsmkey/provision.h"
 #include "fuzz.h"
@@ -143,6 +144,39 @@ static void value_hex(const char *v)
                 "--id '%s' gave other bytes", v);
 }
 
+static void ext_value_free(X509_EXTENSION *ext, void *v)
+{
+    const X509V3_EXT_METHOD *m = X509V3_EXT_get(ext);
+
+    if (v == NULL || m == NULL)
+        return;
+    if (m->it != NULL)
+        ASN1_item_free(v, ASN1_ITEM_ptr(m->it));
+    else if (m->ext_free != NULL)
+        m->ext_free(v);
+}
+
+/* Every extension made from --san / --eku decodes as what it claims to be
+ * (args-eku-raw: OpenSSL's "DER:" and "ASN1:" value forms pass raw bytes). */
+static void assert_exts_decode(STACK_OF(X509_EXTENSION) *exts,
+                               const char *san, const char *eku)
+{
+    for (int i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
+        X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
+        void *v = X509V3_EXT_d2i(ext);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+
+        ERR_clear_error();
+        if (v == NULL && fuzz_known("args-eku-raw") && eku != NULL
+            && nid == NID_ext_key_usage)
+            continue;
+        FUZZ_ASSERT(v != NULL, "--san '%s' --eku '%s' made an %s extension "
+                    "that does not decode", san ? san : "",
+                    eku ? eku : "", OBJ_nid2sn(nid));
+        ext_value_free(ext, v);
+    }
+}
+
 static void value_names(const char *subject, const char *san, const char *eku)
 {
     static EVP_PKEY *keys[3];
@@ -170,6 +204,8 @@ static void value_names(const char *subject, const char *san, const char *eku)
         if (!tool_x509_node_exts(&exts, keys[i], san, eku))
             FUZZ_ASSERT(fuzz_err_count() > 0, "%s",
                         "--san/--eku refused silently");
+        else
+            assert_exts_decode(exts, san, eku);
         sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     }
 }
