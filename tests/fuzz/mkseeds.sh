@@ -200,6 +200,13 @@ seed check root-self-signed < root.pem
 seed check rsa-server-only < rsa.pem
 seed check ed25519-no-ext < ed.pem
 openssl x509 -in leaf.pem -outform DER | seed check leaf-der
+# a terminal escape in a SAN DNS name (same length, signature now wrong)
+python3 - "$corpus/check/leaf-der" <<'PY' | seed check san-control-chars
+import sys
+d = open(sys.argv[1], 'rb').read()
+i = d.find(b'node1.example.com', d.find(b'\x55\x1d\x11'))
+sys.stdout.buffer.write(d[:i] + b'\x1b[2J' + d[i + 4:])
+PY
 cat ed.pem root.pem | seed check ed25519-and-root
 { cat "$here/corpus/keyref/pem"; cat leaf.pem root.pem; } \
     | seed check keyref-then-chain
