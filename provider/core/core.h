@@ -111,7 +111,7 @@ struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
                                       CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
                                       const CK_TOKEN_INFO *info);
 void hsmkey_token_free(struct hsmkey_token *tok);
-int hsmkey_token_needs_login(const struct hsmkey_token *tok);
+int hsmkey_token_needs_login(struct hsmkey_token *tok);
 int hsmkey_token_is_logged_in(struct hsmkey_token *tok);
 void hsmkey_token_forget_login(struct hsmkey_token *tok);
 

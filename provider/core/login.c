@@ -13,9 +13,14 @@
 
 #include "core.h"
 
-int hsmkey_token_needs_login(const struct hsmkey_token *tok)
+int hsmkey_token_needs_login(struct hsmkey_token *tok)
 {
-    return (tok->info.flags & CKF_LOGIN_REQUIRED) != 0;
+    CK_FLAGS flags;
+
+    pthread_mutex_lock(&tok->lock); /* a rescan rewrites info */
+    flags = tok->info.flags;
+    pthread_mutex_unlock(&tok->lock);
+    return (flags & CKF_LOGIN_REQUIRED) != 0;
 }
 
 int hsmkey_token_is_logged_in(struct hsmkey_token *tok)

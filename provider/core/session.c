@@ -85,13 +85,17 @@ static int pool_pop(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
 static CK_RV open_session(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
 {
     unsigned long gen = hsmkey_token_gen(tok);
+    CK_SLOT_ID slot;
     CK_RV rv;
     int lent;
 
-    rv = tok->fn->C_OpenSession(tok->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+    pthread_mutex_lock(&tok->lock); /* a rescan may move the token */
+    slot = tok->slot;
+    pthread_mutex_unlock(&tok->lock);
+    rv = tok->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
                                 NULL, NULL, out);
     if (rv == CKR_TOKEN_WRITE_PROTECTED)
-        rv = tok->fn->C_OpenSession(tok->slot, CKF_SERIAL_SESSION, NULL, NULL,
+        rv = tok->fn->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
                                     out);
     if (rv != CKR_OK)
         return rv;

@@ -113,9 +113,12 @@ static int add_token(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
     /* present: 1 seen now; 0 was there before this scan; -1 was absent */
     if (reset_all || tok->present < 0 || tok->slot != slot)
         hsmkey_token_reset(tok, 0);
+    /* Other threads read slot and info under tok->lock (session.c). */
+    pthread_mutex_lock(&tok->lock);
     tok->slot = slot;
     tok->info = *info;
-    tok->module_info = *minfo;
+    pthread_mutex_unlock(&tok->lock);
+    tok->module_info = *minfo; /* these two: read under core->lock only */
     tok->present = 1;
     if (fn->C_GetSlotInfo(slot, &tok->slot_info) != CKR_OK)
         memset(&tok->slot_info, 0, sizeof(tok->slot_info));

@@ -48,15 +48,41 @@ static int echoable(const char *s, size_t n)
     return 1;
 }
 
-static int refuse(const char *what, const char *text, size_t n,
-                  const char *why)
+/* "unknown path attribute 'foo'", or the same without the text when it is
+ * not a plain name. */
+static int refuse_name(const char *what, const char *name, size_t n)
 {
-    if (echoable(text, n))
-        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: %s '%.*s' %s", what,
-                     (int)n, text, why);
+    if (echoable(name, n))
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: unknown %s '%.*s'", what,
+                     (int)n, name);
     else
-        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: a %s %s (not shown: "
-                     "it is not a plain name)", what, why);
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: unknown %s (not shown: "
+                     "not a plain name)", what);
+    return 0;
+}
+
+static int refuse_type(const char *value, size_t n)
+{
+    if (echoable(value, n))
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: type='%.*s' is not one "
+                     "of private, public, cert, secret-key, data", (int)n,
+                     value);
+    else
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: the type= value (not "
+                     "shown: not a plain name) is not one of private, public, "
+                     "cert, secret-key, data");
+    return 0;
+}
+
+/* p11-kit would cut a text value at an encoded NUL and match what is left;
+ * only id= is binary. */
+static int has_nul(const char *name, size_t n, const char *value, size_t vlen)
+{
+    if (n == 2 && strncasecmp(name, "id", 2) == 0)
+        return 0;
+    for (size_t i = 0; i + 2 < vlen; i++)
+        if (value[i] == '%' && value[i + 1] == '0' && value[i + 2] == '0')
+            return 1;
     return 0;
 }
 
@@ -86,26 +112,16 @@ static int check_part(const char *part, size_t len, char sep,
             return 0;
         }
         if (!in_list(known, p, n))
-            return refuse(what, p, n, "is not an RFC 7512 attribute");
+            return refuse_name(what, p, n);
         if (eq != NULL && n == 4 && strncasecmp(p, "type", 4) == 0
             && !in_list(object_types, eq + 1, next - eq - 1))
-            return refuse("type=", eq + 1, next - eq - 1,
-                          "is not one of private, public, cert, secret-key, "
-                          "data");
-        p = next + (next < end);
-    }
-    return 1;
-}
-
-/* p11-kit would cut a value at an encoded NUL and match what is left. */
-static int check_no_nul(const char *str)
-{
-    for (const char *p = str; (p = strchr(p, '%')) != NULL; p++) {
-        if (p[1] == '0' && p[2] == '0') {
-            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: a value holds an "
-                         "encoded NUL byte (%%00)");
+            return refuse_type(eq + 1, next - eq - 1);
+        if (eq != NULL && has_nul(p, n, eq + 1, next - eq - 1)) {
+            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: a text value holds "
+                         "an encoded NUL byte (%%00)");
             return 0;
         }
+        p = next + (next < end);
     }
     return 1;
 }
@@ -143,7 +159,7 @@ P11KitUri *hsmkey_uri_parse(const char *str)
                      p11_kit_uri_message(rc));
         goto err;
     }
-    if (!check_no_nul(str) || !check_names(str))
+    if (!check_names(str))
         goto err;
     if (p11_kit_uri_any_unrecognized(uri)) {
         hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI has a value p11-kit "

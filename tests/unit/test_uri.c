@@ -52,7 +52,8 @@ static void test_uri_parse_refuses_with_culprit(void **state)
     expect_refused("pkcs11:foo=bar", "'foo'");
     expect_refused("pkcs11:token=t;x-vendor=1", "'x-vendor'");
     expect_refused("pkcs11:object=k?colour=red", "query attribute 'colour'");
-    expect_refused("pkcs11:type=bogus", "type= 'bogus'");
+    expect_refused("pkcs11:type=bogus", "type='bogus'");
+    expect_refused("pkcs11:token=t;objet=k", "unknown path attribute 'objet'");
     expect_refused("pkcs11:token=%00;object=k", "NUL");
     /* p11-kit would drop object=b after the empty segment (fuzzer find) */
     expect_refused("pkcs11:token=a;;object=b;type=private", "empty");
@@ -74,6 +75,13 @@ static void test_uri_refusal_never_repeats_pin(void **state)
                    "type=");
     assert_null(strstr(err_capture_message(), "739512"));
     expect_refused("pkcs11:x739512=1", "not a plain name");
+    /* id= is binary: a 00 byte in it is fine */
+    {
+        P11KitUri *uri = hsmkey_uri_parse("pkcs11:token=t;id=%00%01");
+
+        assert_non_null(uri);
+        p11_kit_uri_free(uri);
+    }
     assert_null(strstr(err_capture_message(), "739512"));
 }
 
