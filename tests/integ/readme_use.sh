@@ -9,6 +9,7 @@
 # s_server/s_client, nginx with curl and Python as clients, and the
 # Node.js server with the Node.js client. Tokens `node1` and `node2`.
 # HSMKEY_README overrides the file (for editing the section).
+# shellcheck disable=SC2034 # read by lib.sh
 TEST_TOKEN_LABEL=node1
 . "$(dirname "$0")/integ.sh"
 need_tool nginx curl python3 node timeout
