@@ -86,6 +86,15 @@ static int key_reachable(struct hkprov_ctx *prov, const char *text)
     return obj != NULL;
 }
 
+static int is_keyref_pem(BIO *mem)
+{
+    static const char begin[] = "-----BEGIN " HSMKEY_KEYREF_PEM_LABEL "-----";
+    char *data;
+    long len = BIO_get_mem_data(mem, &data);
+
+    return len > 0 && memmem(data, len, begin, sizeof(begin) - 1) != NULL;
+}
+
 static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
                           OSSL_CALLBACK *cb, void *cbarg,
                           OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
@@ -95,16 +104,23 @@ static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
     size_t derlen = 0;
     char *uri;
     OSSL_PARAM params[3];
-    int ret = 1;
+    int ret = 1, ours;
 
     (void)selection;
     (void)pw_cb;
     (void)pw_cbarg;
     if (all == NULL)
         return 1;
-    /* Not a key-reference file is not an error: other decoders go on. */
+    /* Not a key-reference file is not an error: other decoders go on.  A
+     * file with our PEM label that we cannot read is one, and is said. */
+    ours = is_keyref_pem(all);
     hsmkey_err_set_mark();
     uri = hsmkey_keyref_read_bio(all, "key-reference file");
+    if (uri == NULL && ours) {
+        hsmkey_err_clear_last_mark();
+        BIO_free(all);
+        return 0;
+    }
     hsmkey_err_pop_to_mark();
     if (uri != NULL && !key_reachable(ctx, uri))
         ret = 0;
@@ -122,20 +138,47 @@ static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
     return ret;
 }
 
-/* The URI of a DER key reference, or NULL when the input is something else */
-static char *read_der_reference(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
+/*
+ * A SEQUENCE whose first element is a VisibleString: only a key reference
+ * starts so (no key or certificate format does), so a failure to read it
+ * is worth saying rather than passing over.
+ */
+static int looks_like_keyref(const unsigned char *d, long len)
+{
+    long at = 2;
+
+    if (len < 4 || d[0] != 0x30)
+        return 0;
+    if (d[1] & 0x80)
+        at += d[1] & 0x7f;
+    return at < len && d[at] == 0x1a;
+}
+
+/*
+ * The URI of a DER key reference; NULL with *fatal 0 when the input is
+ * something else, NULL with *fatal 1 (and the error raised) when it is a
+ * broken key reference.
+ */
+static char *read_der_reference(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin,
+                                int *fatal)
 {
     BIO *all = slurp(prov, cin);
     const unsigned char *data;
     long len;
     char *uri;
 
+    *fatal = 0;
     if (all == NULL)
         return NULL;
     hsmkey_err_set_mark();
     len = BIO_get_mem_data(all, (char **)&data);
     uri = len > 0 ? hsmkey_keyref_decode_der(data, (size_t)len) : NULL;
-    hsmkey_err_pop_to_mark();
+    if (uri == NULL && looks_like_keyref(data, len)) {
+        *fatal = 1;
+        hsmkey_err_clear_last_mark();
+    } else {
+        hsmkey_err_pop_to_mark();
+    }
     BIO_free(all);
     return uri;
 }
@@ -163,14 +206,15 @@ static int hand_key(struct hkprov_key *key, const char *type,
 static int decode_key(struct hkprov_ctx *prov, const char *type,
                       OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb, void *cbarg)
 {
-    char *text = read_der_reference(prov, cin);
+    int fatal;
+    char *text = read_der_reference(prov, cin, &fatal);
     P11KitUri *uri = NULL;
     struct hsmkey_object *obj = NULL;
     struct hkprov_key *key = NULL;
     int ret = 1;
 
     if (text == NULL)
-        return 1;
+        return !fatal;
     if ((uri = hsmkey_uri_parse(text)) == NULL
         || (obj = hsmkey_core_find_one(prov->core, uri, CKO_PRIVATE_KEY))
                == NULL) {

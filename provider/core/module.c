@@ -120,14 +120,18 @@ static CK_FUNCTION_LIST **load_modules(struct hsmkey_core *core)
     CK_FUNCTION_LIST *one;
 
     if (core->module_path == NULL) {
+        hsmkey_err_set_mark(); /* what the modules' libraries leave behind */
         mods = p11_kit_modules_load(NULL, 0);
+        hsmkey_err_pop_to_mark();
         if (mods == NULL)
             hsmkey_raise(HSMKEY_R_MODULE, "p11-kit: cannot load the "
                          "registered PKCS#11 modules: %s",
                          p11_kit_message() ? p11_kit_message() : "unknown");
         return mods;
     }
+    hsmkey_err_set_mark();
     one = p11_kit_module_load(core->module_path, 0);
+    hsmkey_err_pop_to_mark();
     if (one == NULL) {
         hsmkey_raise(HSMKEY_R_MODULE, "cannot load PKCS#11 module %s: %s",
                      core->module_path,
@@ -162,7 +166,9 @@ static int initialize_modules(struct hsmkey_core *core)
     CK_RV rv;
 
     for (size_t i = 0; core->modules[i] != NULL; i++) {
+        hsmkey_err_set_mark(); /* SoftHSM2 probes engines when it starts */
         rv = p11_kit_module_initialize(core->modules[i]);
+        hsmkey_err_pop_to_mark();
         if (rv != CKR_OK) {
             char *name = p11_kit_module_get_name(core->modules[i]);
 
@@ -181,8 +187,10 @@ static int initialize_modules(struct hsmkey_core *core)
 
 static void finalize_modules(struct hsmkey_core *core)
 {
+    hsmkey_err_set_mark();
     for (size_t i = 0; core->modules[i] != NULL; i++)
         p11_kit_module_finalize(core->modules[i]);
+    hsmkey_err_pop_to_mark();
 }
 
 /* Called with core->lock held. */

@@ -125,59 +125,61 @@ static int add_token(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
     return 1;
 }
 
-static int scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
-                       int reset_all)
+/* CKR_OK, or the CK_RV of the failing call (CKR_HOST_MEMORY: raised). */
+static CK_RV scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
+                         int reset_all)
 {
     CK_SLOT_ID *slots = NULL;
     CK_ULONG n = 0;
     CK_TOKEN_INFO info;
     CK_INFO minfo;
     CK_RV rv;
-    int ok = 0;
 
-    if ((rv = fn->C_GetInfo(&minfo)) != CKR_OK)
+    if (fn->C_GetInfo(&minfo) != CKR_OK)
         memset(&minfo, 0, sizeof(minfo));
     rv = fn->C_GetSlotList(CK_TRUE, NULL, &n);
     if (rv == CKR_OK && n > 0) {
-        if ((slots = OPENSSL_malloc(n * sizeof(*slots))) == NULL) {
-            hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
-            return 0;
-        }
+        if ((slots = OPENSSL_malloc(n * sizeof(*slots))) == NULL)
+            return CKR_HOST_MEMORY;
         rv = fn->C_GetSlotList(CK_TRUE, slots, &n);
     }
-    if (rv != CKR_OK) {
-        hsmkey_raise(HSMKEY_R_MODULE, "C_GetSlotList: %s",
-                     hsmkey_ckr_name(rv));
-        goto done;
-    }
-    for (CK_ULONG i = 0; i < n; i++) {
+    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
         /* A token pulled between the two calls is simply not there. */
         if (fn->C_GetTokenInfo(slots[i], &info) != CKR_OK)
             continue;
         if (!add_token(core, fn, slots[i], &info, &minfo, reset_all))
-            goto done;
+            rv = CKR_HOST_MEMORY;
     }
-    ok = 1;
-done:
     OPENSSL_free(slots);
-    return ok;
+    return rv;
 }
 
+/*
+ * Modules built on OpenSSL (SoftHSM2 probes engines when it starts) leave
+ * their own errors in the queue: kept out, only ours are raised.
+ */
 int hsmkey_token_scan(struct hsmkey_core *core, int reset_all)
 {
-    int ok = 1;
+    CK_RV rv = CKR_OK;
 
     for (size_t i = 0; i < core->ntokens; i++)
         core->tokens[i]->present = core->tokens[i]->present > 0 ? 0 : -1;
-    for (size_t i = 0; ok && core->modules[i] != NULL; i++)
-        ok = scan_module(core, core->modules[i], reset_all);
+    hsmkey_err_set_mark();
+    for (size_t i = 0; rv == CKR_OK && core->modules[i] != NULL; i++)
+        rv = scan_module(core, core->modules[i], reset_all);
+    hsmkey_err_pop_to_mark();
     for (size_t i = 0; i < core->ntokens; i++) {
         if (core->tokens[i]->present == 0) { /* gone since the last scan */
             hsmkey_token_reset(core->tokens[i], 0);
             core->tokens[i]->present = -1;
         }
     }
-    return ok;
+    if (rv != CKR_OK)
+        hsmkey_raise(rv == CKR_HOST_MEMORY ? HSMKEY_R_INTERNAL
+                                           : HSMKEY_R_MODULE,
+                     "PKCS#11 module %s: listing slots and tokens: %s",
+                     hsmkey_core_module_name(core), hsmkey_ckr_name(rv));
+    return rv == CKR_OK;
 }
 
 static int rescan_finds(struct hsmkey_token *tok)

@@ -43,7 +43,7 @@ keyref_pem "$T/desc.der" "$B/wrong-desc.pem"
 # (empty = not a key reference: the program's own message is enough).
 # (The marker "error:XXXXXXXX:hsmkey:" is the provider's entry in OpenSSL's
 # error queue; the rest must be in that entry's own text.)
-P='error:[0-9A-F]{8}:hsmkey:[^ ]*'
+P='error:[0-9A-F]{8}:hsmkey:.*' # reason, file and line, then the message
 # shellcheck disable=SC2034 # used through a nameref
 declare -A WHY=(
     [garbage]=''
