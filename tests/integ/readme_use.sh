@@ -12,7 +12,7 @@
 # shellcheck disable=SC2034 # read by lib.sh
 TEST_TOKEN_LABEL=node1
 . "$(dirname "$0")/integ.sh"
-need_tool nginx curl python3 node timeout
+need_tool nginx curl python3 node timeout mkfifo
 
 README=${HSMKEY_README:-$HSMKEY_SRC/README.md}
 [ -r "$README" ] || die "$README not found"

@@ -10,7 +10,7 @@
 # Ed25519 in TLS 1.2 is the RFC 8422 EdDSA-with-ECDHE_ECDSA suites, which
 # OpenSSL offers by default; it is tested in both protocols.
 . "$(dirname "$0")/integ.sh"
-need_tool timeout
+need_tool timeout rev
 
 token_keygen 06 ed-key EC:edwards25519
 token_keygen 07 rsa3072-key rsa:3072

@@ -8,7 +8,7 @@
 # workers; a reload (SIGHUP) loads it again and forks new workers.
 # Everything through OPENSSL_CONF; nginx stopped by its pid.
 . "$(dirname "$0")/integ.sh"
-need_tool nginx curl timeout
+need_tool nginx curl timeout ps rev
 
 no_provider nginx -V >"$T/out/nginx-V" 2>&1 || die "nginx -V failed"
 grep -q -- '--with-http_ssl_module' "$T/out/nginx-V" ||

@@ -13,7 +13,7 @@
 # Also shown: Node reads `nodejs_conf`, not `openssl_conf`, unless started
 # with --openssl-shared-config.
 . "$(dirname "$0")/integ.sh"
-need_tool node timeout nm
+need_tool node timeout nm ldd comm rev
 PEER=$INTEG_DIR/tls_peer.js
 
 NODE_OSSL=$(no_provider node -p process.versions.openssl) || die "node does not start"

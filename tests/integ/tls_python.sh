@@ -7,7 +7,7 @@
 # SPEC's ASN.1 (openssl asn1parse -genconf). A client certificate from
 # another CA is refused.
 . "$(dirname "$0")/integ.sh"
-need_tool python3 timeout
+need_tool python3 timeout rev
 PEER=$INTEG_DIR/tls_peer.py
 
 PY_OSSL=$(no_provider python3 -c 'import ssl; print(ssl.OPENSSL_VERSION)') ||
