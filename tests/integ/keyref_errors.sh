@@ -102,11 +102,11 @@ expect_error() {
         FAILURES+=("$prog $case: status $rc, expected $status_re: $*")
     fi
     if ! grep -aqE -- "$re" "$out"; then
-        FAILURES+=("$prog $case: no /$re/ in: $(tr '\n' ' ' <"$out" | head -c 600)")
+        FAILURES+=("$prog $case: no /$re/ in: $(head -c 600 "$out" | tr '\n' ' ')")
     fi
     if [ -n "$why" ] && ! grep -aqE -- "$why" "$out"; then
         FAILURES+=("$prog $case: the provider does not say what is wrong (/$why/): $*
-      output: $(tr '\n' ' ' <"$out" | head -c 600)")
+      output: $(head -c 600 "$out" | tr '\n' ' ')")
     fi
     # SoftHSM's own OpenSSL errors (its rdrand engine) are not ours to show
     if grep -aqE 'rdrand|engine routines' "$out"; then

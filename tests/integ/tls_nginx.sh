@@ -129,7 +129,7 @@ for i in 1 2 3 4 5 6; do
     pids+=("$(sed -n 's/.*pid=\([0-9]*\)$/\1/p' "$T/many-$i.body")")
 done
 for p in "${pids[@]}"; do
-    printf '%s\n' "$WORKERS1" | grep -qx "$p" ||
+    grep -qx "$p" <<<"$WORKERS1" ||
         die "request served by pid $p, not one of the workers: $WORKERS1"
 done
 
@@ -155,7 +155,7 @@ n=150
 while [ $n -gt 0 ]; do
     w=$(workers)
     if [ "$(printf '%s\n' "$w" | wc -l)" -eq 2 ] &&
-        ! printf '%s\n' "$w" | grep -qxF -f <(printf '%s\n' "$WORKERS1"); then
+        ! grep -qxF -f <(printf '%s\n' "$WORKERS1") <<<"$w"; then
         break
     fi
     sleep 0.1

@@ -23,8 +23,9 @@ case $NODE_OSSL in
 *) die "node's OpenSSL is $NODE_OSSL, not 3.x: it cannot load an OpenSSL 3 provider" ;;
 esac
 NODE_BIN=$(command -v node)
-if ldd "$NODE_BIN" | grep -q 'libcrypto\.so'; then
-    say "node links the system libcrypto: $(ldd "$NODE_BIN" | grep -o 'libcrypto[^ ]* => [^ ]*')"
+ldd "$NODE_BIN" >"$T/out/node.ldd" 2>&1 || true
+if grep -q 'libcrypto\.so' "$T/out/node.ldd"; then
+    say "node links the system libcrypto: $(grep -o 'libcrypto[^ ]* => [^ ]*' "$T/out/node.ldd")"
 else
     say "node bundles OpenSSL $NODE_OSSL statically; checking it exports what hsmkey.so needs"
     # hsmkey.so's imports that libcrypto defines
