@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/demo.sh -- hsmkey end to end on a fresh Debian 12 machine:
-# installs what is needed, builds, makes a throwaway SoftHSM2 token with two
-# node keys on it, a dev CA on disk, a certificate per node, and runs mutual
-# TLS between node1 (openssl s_server) and node2 (openssl s_client), each
-# using its key on the token through the hsmkey provider.
+# installs what is needed, builds, makes a throwaway SoftHSM2 token, two node
+# keys on it (hsmkey keygen), a dev CA on disk and a certificate per node
+# (hsmkey devcert), runs mutual TLS between node1 (openssl s_server) and
+# node2 (openssl s_client), each using its key on the token through the
+# hsmkey provider, and hsmkey check on both.
 #
 #   tests/demo.sh           install packages, build into ./build, run the demo
 #   tests/demo.sh --test    only run it against an existing build (meson test)
@@ -62,9 +63,6 @@ provider=$build/provider/hsmkey.so
 if [ -n "${HSMKEY_TEST_PRELOAD:-}" ]; then
     openssl() { LD_PRELOAD=$HSMKEY_TEST_PRELOAD command openssl "$@"; }
 fi
-# pkcs11-tool reads openssl.cnf too; it needs no provider of ours
-p11tool() { OPENSSL_CONF=/dev/null pkcs11-tool "$@"; }
-
 work=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-demo.XXXXXX")
 srv_pid=
 cleanup() {
@@ -87,47 +85,36 @@ echo "   SOFTHSM2_CONF=$SOFTHSM2_CONF"
 echo "   OPENSSL_CONF=$OPENSSL_CONF  (loads the default and hsmkey providers,"
 echo "   PIN from $TOKEN_PIN_FILE)"
 
-step "Two node keys generated inside the token (never extractable)"
-for n in node1:11:EC:prime256v1 node2:12:rsa:2048; do
-    IFS=: read -r node id type curve <<<"$n"
-    printf '   $ pkcs11-tool --keypairgen --key-type %s --label %s-key --id %s\n' \
-        "$type${curve:+:$curve}" "$node" "$id"
-    p11tool --module "$TOKEN_MODULE" --token-label demo-cluster \
-        --login --pin "$(head -1 "$TOKEN_PIN_FILE")" --keypairgen \
-        --key-type "$type${curve:+:$curve}" --label "$node-key" --id "$id" \
-        >/dev/null 2>"$work/pkcs11-tool.err" ||
-        die "pkcs11-tool keypairgen: $(cat "$work/pkcs11-tool.err")"
-done
-p11tool --module "$TOKEN_MODULE" --token-label demo-cluster \
-    --list-objects --type pubkey 2>/dev/null | sed 's/^/   | /'
+hsmkey=$build/tool/hsmkey
+[ -x "$hsmkey" ] || die "$hsmkey is not built"
+# The CLI's PKCS#11 module and PIN: the same as the provider's.
+export HSMKEY_PKCS11_MODULE=$TOKEN_MODULE HSMKEY_PIN_SOURCE=file:$TOKEN_PIN_FILE
+hk() { ${HSMKEY_TEST_PRELOAD:+env LD_PRELOAD=$HSMKEY_TEST_PRELOAD} "$hsmkey" "$@"; }
 
-step "A development CA, on disk (ca.pem, ca.key)"
-OPENSSL_CONF=/dev/null run openssl req -x509 -newkey ec \
-    -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-    -days 30 -subj "/O=hsmkey demo/CN=demo CA" \
-    -addext basicConstraints=critical,CA:TRUE \
-    -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-chmod 0600 ca.key
+step "Two node keys generated inside the token (never extractable)"
+for n in node1:ec:P-256 node2:rsa:2048; do
+    IFS=: read -r node type size <<<"$n"
+    printf '   $ hsmkey keygen --token demo-cluster --label %s-key --type %s --out %s.key.pem\n' \
+        "$node" "$type:$size" "$node"
+    hk keygen --token demo-cluster --label "$node-key" --type "$type:$size" \
+        --out "$node.key.pem" | sed 's/^/   | /' ||
+        die "hsmkey keygen $node"
+done
+printf '   $ hsmkey keys --token demo-cluster\n'
+hk keys --token demo-cluster | sed 's/^/   | /'
 
 for node in node1 node2; do
-    key="pkcs11:token=demo-cluster;object=$node-key;type=private"
-    step "$node: CSR signed by its token key, certificate from the CA"
-    run openssl req -new -key "$key" -subj "/CN=$node.demo.test" \
-        -out "$node.csr"
-    ku=digitalSignature
-    [ "$node" = node1 ] || ku=digitalSignature,keyEncipherment # RSA key
-    cat >"$node.ext" <<EOF
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,$ku
-extendedKeyUsage = serverAuth,clientAuth
-subjectAltName = DNS:$node.demo.test,IP:127.0.0.1
-EOF
-    OPENSSL_CONF=/dev/null run openssl x509 -req -in "$node.csr" -CA ca.pem \
-        -CAkey ca.key -CAcreateserial -days 30 -extfile "$node.ext" \
-        -out "$node.pem" 2>/dev/null
-    openssl x509 -in "$node.pem" -noout -subject -issuer -ext subjectAltName |
-        sed 's/^/   | /'
+    step "$node: certificate from a development CA on disk, for its token key"
+    printf '   $ hsmkey devcert --ca-dir ca --key %s.key.pem --cn %s.demo.test --san DNS:%s.demo.test,IP:127.0.0.1 --out %s.pem\n' \
+        "$node" "$node" "$node" "$node"
+    hk devcert --ca-dir ca --key "$node.key.pem" --cn "$node.demo.test" \
+        --san "DNS:$node.demo.test,IP:127.0.0.1" \
+        --out "$node.pem" >/dev/null || die "hsmkey devcert $node"
+    openssl x509 -in "$node.pem" -noout -subject -issuer -ext \
+        subjectAltName,extendedKeyUsage | sed 's/^/   | /'
 done
+cp ca/ca.pem ca.pem
+echo "   (ca/ca.pem and its key ca/ca.key, mode 0600, are the dev CA)"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 step "node1 serves TLS on 127.0.0.1:$port and demands a client certificate"
@@ -170,15 +157,13 @@ echo "   node1 answered (the line reversed): $reply"
 grep -q '^Verification: OK' client.out || die "node2 did not verify node1"
 grep -q '^Verification: OK' server.err || die "node1 did not verify node2"
 
-hsmkey=$build/tool/hsmkey
-if [ -x "$hsmkey" ] && "$hsmkey" check --help >/dev/null 2>&1; then
-    for node in node1 node2; do
-        step "hsmkey check: $node's certificate, CA and token key belong together"
-        run "$hsmkey" check --cert "$node.pem" --ca ca.pem \
-            --key "pkcs11:token=demo-cluster;object=$node-key;type=private" \
-            --host "$node.demo.test" --pin-source "file:$TOKEN_PIN_FILE" ||
-            die "hsmkey check $node"
-    done
-fi
+for node in node1 node2; do
+    step "hsmkey check: $node's certificate, CA and token key belong together"
+    printf '   $ hsmkey check --cert %s.pem --ca ca.pem --key %s.key.pem --host %s.demo.test\n' \
+        "$node" "$node" "$node"
+    hk check --cert "$node.pem" --ca ca.pem --key "$node.key.pem" \
+        --host "$node.demo.test" | sed 's/^/   | /'
+    [ "${PIPESTATUS[0]}" -eq 0 ] || die "hsmkey check $node"
+done
 
 step "Done: mutual TLS between two nodes whose private keys never left the token"
