@@ -120,7 +120,8 @@ static int find_class(struct tool_ctx *ctx, P11KitUri *uri,
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return 0;
     }
-    memcpy(grown + *n, objs, k * sizeof(*objs));
+    if (k > 0) /* objs is NULL when nothing matched */
+        memcpy(grown + *n, objs, k * sizeof(*objs));
     *all = grown;
     *n += k;
     OPENSSL_free(objs); /* the references moved into *all */
