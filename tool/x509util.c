@@ -225,6 +225,22 @@ static int push_conf(STACK_OF(X509_EXTENSION) **exts, int nid,
     return 1;
 }
 
+/*
+ * An EKU list is names or OIDs separated by commas.  OpenSSL's parser also
+ * takes "DER:" / "ASN1:" raw forms, which would let any bytes into the
+ * extension (a fuzzer made one that does not decode): refused.
+ */
+static int eku_list_ok(const char *v)
+{
+    if (*v == '\0' || *v == ',')
+        return 0;
+    for (; *v != '\0'; v++)
+        if (!isalnum((unsigned char)*v) && *v != '.' && *v != '-'
+            && *v != ',')
+            return 0;
+    return v[-1] != ',';
+}
+
 int tool_x509_node_exts(STACK_OF(X509_EXTENSION) **exts, const EVP_PKEY *pub,
                         const char *san, const char *eku)
 {
@@ -240,6 +256,11 @@ int tool_x509_node_exts(STACK_OF(X509_EXTENSION) **exts, const EVP_PKEY *pub,
         return 0;
     if (eku == NULL)
         eku = TOOL_X509_DEFAULT_EKU;
+    if (strcmp(eku, "none") != 0 && !eku_list_ok(eku)) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "--eku '%s': not a list of "
+                     "names or OIDs (e.g. serverAuth,clientAuth)", eku);
+        return 0;
+    }
     if (strcmp(eku, "none") != 0
         && !push_conf(exts, NID_ext_key_usage, eku, "--eku"))
         return 0;
