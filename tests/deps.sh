@@ -11,7 +11,7 @@ packages=(
     libcmocka-dev
     softhsm2 opensc
     nginx-light curl python3 nodejs
-    iproute2 valgrind clang
+    iproute2 valgrind clang libclang-rt-dev p11-kit-modules
 )
 
 if [ -n "${HSMKEY_SKIP_APT:-}" ]; then

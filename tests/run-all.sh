@@ -4,7 +4,8 @@
 # UBSan (build-asan/, `meson test --setup asan`). A skipped test counts as a
 # failure: nothing here is optional. .ci/run runs exactly this.
 # Environment: HSMKEY_SKIP_APT=1 (no apt-get), HSMKEY_NO_ASAN=1 (no ASan
-# build), HSMKEY_NO_TSAN=1 (no ThreadSanitizer run).
+# build), HSMKEY_NO_TSAN=1 (no ThreadSanitizer run), HSMKEY_NO_FUZZ=1 (no
+# fuzz smoke run; HSMKEY_FUZZ_SECONDS sets its length per target).
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -96,6 +97,19 @@ fi
 if [ -z "${HSMKEY_NO_TSAN:-}" ]; then
     echo "== build-tsan/ (ThreadSanitizer)"
     if "$src/tests/c/tsan.sh" "$src/build-tsan"; then
+        total_ok=$((total_ok + 1))
+    else
+        total_bad=$((total_bad + 1))
+        status=1
+    fi
+fi
+
+# Every libFuzzer target for a short while (clang, ASan, UBSan, its own
+# build); the long run is tests/fuzz/run.sh --long SECONDS (README).
+if [ -z "${HSMKEY_NO_FUZZ:-}" ]; then
+    echo "== build-fuzz/ (libFuzzer smoke run, ${HSMKEY_FUZZ_SECONDS:-20} s a target)"
+    if HSMKEY_FUZZ_SECONDS=${HSMKEY_FUZZ_SECONDS:-20} \
+        HSMKEY_FUZZ_BUILD="$src/build-fuzz" "$src/tests/fuzz/run.sh" --smoke; then
         total_ok=$((total_ok + 1))
     else
         total_bad=$((total_bad + 1))

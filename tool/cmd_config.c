@@ -53,8 +53,12 @@ static void absolute(const char *path, char *out, size_t outlen)
     char *cwd;
 
     if (path[0] == '/' || realpath(path, out) == NULL) {
-        while (path[0] == '.' && path[1] == '/')
+        /* "./" and the slashes after it: ".//lib" is "lib", not "/lib" */
+        while (path[0] != '/' && path[0] == '.' && path[1] == '/') {
             path += 2;
+            while (path[0] == '/')
+                path++;
+        }
         cwd = path[0] == '/' ? NULL : getcwd(NULL, 0);
         snprintf(out, outlen, "%s%s%s", cwd ? cwd : "", cwd ? "/" : "", path);
         free(cwd);
