@@ -118,12 +118,16 @@ last_stats() {
         | sed -E "s/$re/\\1 \\2 \\3/;t;s/.*/0 0 0/"
 }
 
-# kinds TARGET MARKER: what each input saved since MARKER breaks, counted
-# (the first "contract broken" line, or the sanitizer's SUMMARY line)
+# kinds TARGET MARKER: what the inputs saved since MARKER break, counted
+# (the first "contract broken" line, or the sanitizer's SUMMARY line), for
+# at most 200 of them
 kinds() {
-    local f
+    local f n
+    n=$(find "$out" -maxdepth 1 -type f -name "$1-*" ! -name '*.log' \
+        -newer "$2" | wc -l)
+    echo "    $n inputs saved; kinds of failure among the first 200:"
     find "$out" -maxdepth 1 -type f -name "$1-*" ! -name '*.log' \
-        -newer "$2" | while read -r f; do
+        -newer "$2" | head -200 | while read -r f; do
         timeout 60 "$build/tests/fuzz/fuzz_$1" "$f" 2>&1 \
             | grep -a -m1 'contract broken\|^SUMMARY' \
             | sed -E 's/^.*tests\/fuzz\///' | cut -c1-100 || true
