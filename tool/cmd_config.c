@@ -107,7 +107,7 @@ static char *conf_value(const char *what, const char *v)
                          "written to openssl.cnf", what);
             return NULL;
         }
-        if (strchr("#$\\\"'", *v) != NULL)
+        if (strchr("#$\\\"'`", *v) != NULL)
             *o++ = '\\';
         *o++ = *v;
     }
