@@ -55,6 +55,11 @@ static void detail_vformat(struct check_result *r, size_t off,
 
     if (n >= 0 && (size_t)n >= room)
         memcpy(r->detail + sizeof(r->detail) - 4, "...", 4);
+    /* Names come from the certificate: a newline in a SAN must not start a
+     * line of its own in the output (a forged "PASS ..."). */
+    for (char *c = r->detail + off; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
 }
 
 void check_set(struct check_result *r, enum check_status status,
