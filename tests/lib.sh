@@ -20,6 +20,9 @@
 set -euo pipefail
 set -E
 shopt -s inherit_errexit 2>/dev/null || true
+# PIN files are written the way an operator must write them: hsmkey refuses a
+# pin file that other users can read or write.
+umask 077
 
 TEST_NAME=$(basename "$0" .sh)
 HSMKEY_SRC=${HSMKEY_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}

@@ -94,6 +94,15 @@ mkdir "$T/pin-dir"
 fails "$T/pin-dir" sign "$(uri rsa-key)?pin-source=file:$T/pin-dir"
 from_provider "$T/pin-dir"
 
+say "pin file other users can read: refused before it is read, even with the right PIN"
+cp "$TOKEN_PIN_FILE" "$T/secret/open.pin"
+chmod 0644 "$T/secret/open.pin"
+fails "$T/secret/open\.pin can be read by any user \(mode 0644\)" \
+    sign "$(uri rsa-key)?pin-source=file:$T/secret/open.pin"
+from_provider 'chmod o-rwx'
+chmod 0640 "$T/secret/open.pin"
+sign "$(uri rsa-key)?pin-source=file:$T/secret/open.pin"
+
 say "PIN from env: source"
 OPENSSL_CONF=$T/nopin.cnf HSMKEY_TEST_PIN_VAR=99999-wrong-pin \
     HSMKEY_PIN_SOURCE=env:HSMKEY_TEST_PIN_VAR fails 'CKR_PIN_INCORRECT' \

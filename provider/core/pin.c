@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -197,6 +198,34 @@ static struct hsmkey_pin *pin_from_buffer(const char *path,
     return hsmkey_pin_from_bytes(buf, (size_t)len);
 }
 
+/*
+ * A PIN kept in a file that every local user can read is no secret, and one
+ * every user can write lets anyone feed the token wrong PINs until it locks.
+ * Such a file is refused rather than warned about: a warning goes to a log
+ * nobody reads while the PIN leaks.  Group bits are allowed because services
+ * commonly share a PIN through a group (root:nginx 0640).  Pipes and devices
+ * (file:/dev/stdin, a systemd credential socket) hold no PIN at rest.
+ * The check is on the open descriptor, so a rename cannot slip past it.
+ */
+static int pin_file_private(int fd, const char *path)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) != 0) {
+        hsmkey_raise(HSMKEY_R_PIN_SOURCE, "pin file %s: %s", path,
+                     strerror(errno));
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IROTH | S_IWOTH)) == 0)
+        return 1;
+    hsmkey_raise(HSMKEY_R_PIN_SOURCE,
+                 "pin file %s can be %s by any user (mode %04o): refused; "
+                 "remove the access of others (chmod o-rwx %s)", path,
+                 (st.st_mode & S_IROTH) != 0 ? "read" : "changed",
+                 (unsigned int)(st.st_mode & 07777), path);
+    return 0;
+}
+
 /* open()/read() rather than stdio, whose buffers would keep a PIN copy. */
 static struct hsmkey_pin *pin_from_file(const char *path)
 {
@@ -209,6 +238,10 @@ static struct hsmkey_pin *pin_from_file(const char *path)
     if (fd < 0) {
         hsmkey_raise(HSMKEY_R_PIN_SOURCE, "pin file %s: %s", path,
                      strerror(errno));
+        return NULL;
+    }
+    if (!pin_file_private(fd, path)) {
+        close(fd);
         return NULL;
     }
     n = read_up_to(fd, buf, sizeof(buf));

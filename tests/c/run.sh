@@ -29,7 +29,7 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-c.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 HSMKEY_SO=$HSMKEY_BUILD/provider/hsmkey.so \
     bash "$HSMKEY_SRC/softhsm-conf/mktoken.sh" "$dir" "$label" >/dev/null
-printf '0000-not-the-pin\n' >"$dir/wrong.pin"
+(umask 077 && printf '0000-not-the-pin\n' >"$dir/wrong.pin")
 export SOFTHSM2_CONF=$dir/softhsm2.conf OPENSSL_CONF=$dir/openssl.cnf
 export HSMKEY_TEST_TOKEN=$label
 if [ -n "$shim" ]; then

@@ -61,6 +61,10 @@ hk_exit 3 "token '$TOKEN_LABEL': C_Login: CKR_PIN_INCORRECT" \
     keys --token "$TOKEN_LABEL" --pin-source "file:$T/secret/wrong.pin"
 hk_exit 2 "pin file $T/secret/none: No such file" \
     keys --token "$TOKEN_LABEL" --pin-source "file:$T/secret/none"
+cp "$TOKEN_PIN_FILE" "$T/secret/open.pin"
+chmod 0666 "$T/secret/open.pin"
+hk_exit 2 "pin file $T/secret/open.pin can be read by any user \(mode 0666\): refused" \
+    keys --token "$TOKEN_LABEL" --pin-source "file:$T/secret/open.pin"
 # A PIN typed where a pin source belongs is refused and not repeated (the
 # PIN scan of lib.sh covers every output file); not echoed in the log here.
 _hk keys --token "$TOKEN_LABEL" --pin-source "$TOKEN_PIN"

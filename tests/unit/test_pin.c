@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -140,6 +141,45 @@ static void test_pin_file_unreadable(void **state)
     assert_null(hsmkey_pin_resolve(source));
     assert_true(err_capture_contains(tmpdir));
     assert_true(err_capture_contains(strerror(EISDIR)));
+}
+
+/* Mode bits of others refuse the file before it is read; group bits do not. */
+static void test_pin_file_permissions(void **state)
+{
+    char *source;
+
+    (void)state;
+    source = file_source("shared", "s3cr3t-perm\n");
+    assert_int_equal(chmod(source + 5, 0640), 0);
+    assert_pin(hsmkey_pin_resolve(source), "s3cr3t-perm");
+    assert_int_equal(err_capture_count(), 0);
+
+    assert_int_equal(chmod(source + 5, 0644), 0);
+    assert_null(hsmkey_pin_resolve(source));
+    assert_int_equal(err_capture_reason(), HSMKEY_R_PIN_SOURCE);
+    assert_true(err_capture_contains(source + 5));
+    assert_true(err_capture_contains("can be read by any user (mode 0644)"));
+    assert_true(err_capture_contains("chmod o-rwx"));
+    assert_false(err_capture_contains("s3cr3t"));
+
+    err_capture_reset();
+    assert_int_equal(chmod(source + 5, 0602), 0);
+    assert_null(hsmkey_pin_resolve(source));
+    assert_true(err_capture_contains("can be changed by any user (mode 0602)"));
+
+    /* A pipe holds no PIN at rest: its mode is not judged. */
+    {
+        int fds[2];
+        char pipe_source[64];
+
+        assert_int_equal(pipe(fds), 0);
+        assert_int_equal(fchmod(fds[0], 0666), 0);
+        assert_int_equal(write(fds[1], "piped\n", 6), 6);
+        close(fds[1]);
+        snprintf(pipe_source, sizeof(pipe_source), "file:/dev/fd/%d", fds[0]);
+        assert_pin(hsmkey_pin_resolve(pipe_source), "piped");
+        close(fds[0]);
+    }
 }
 
 /* ---- env: ---- */
@@ -323,6 +363,7 @@ int main(void)
         cmocka_unit_test_setup(test_pin_file_empty, err_capture_setup),
         cmocka_unit_test_setup(test_pin_file_length_limit, err_capture_setup),
         cmocka_unit_test_setup(test_pin_file_unreadable, err_capture_setup),
+        cmocka_unit_test_setup(test_pin_file_permissions, err_capture_setup),
         cmocka_unit_test_setup(test_pin_env, err_capture_setup),
         cmocka_unit_test_setup(test_pin_env_too_long, err_capture_setup),
         cmocka_unit_test_setup(test_pin_unknown_scheme, err_capture_setup),
