@@ -80,6 +80,11 @@ struct hsmkey_token {
     /* keycopy.c: the session that holds session-object copies of keys */
     CK_SESSION_HANDLE keeper;
     unsigned long keeper_gen;
+    /* SoftHSM2's C_CopyObject makes the copy with all of the original's
+     * attributes, CKA_TOKEN true included, and only then applies ours: a
+     * search running meanwhile sees two token keys with one id.  Searches
+     * hold this shared, a copy holds it alone. */
+    pthread_rwlock_t copy_lock;
 };
 
 /* module.c */

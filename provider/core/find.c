@@ -19,8 +19,10 @@ CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
     *count = 0;
     /* Modules built on OpenSSL (SoftHSM2) leave their own errors behind. */
     hsmkey_err_set_mark();
+    pthread_rwlock_rdlock(&tok->copy_lock);
     rv = fn->C_FindObjectsInit(s, tmpl, ntmpl);
     if (rv != CKR_OK) {
+        pthread_rwlock_unlock(&tok->copy_lock);
         hsmkey_err_pop_to_mark();
         hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjectsInit: %s",
                      tok->label, hsmkey_ckr_name(rv));
@@ -39,6 +41,7 @@ CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
         n += rv == CKR_OK ? got : 0;
     } while (rv == CKR_OK && n == cap);
     fn->C_FindObjectsFinal(s);
+    pthread_rwlock_unlock(&tok->copy_lock);
     hsmkey_err_pop_to_mark();
     if (rv != CKR_OK) {
         OPENSSL_free(out);

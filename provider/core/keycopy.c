@@ -43,8 +43,11 @@ int hsmkey_token_copy_key(struct hsmkey_token *tok, CK_OBJECT_HANDLE key,
     hsmkey_err_set_mark();
     pthread_rwlock_rdlock(&tok->core->ops_lock);
     pthread_mutex_lock(&tok->lock);
-    if (keeper_locked(tok, &s))
+    if (keeper_locked(tok, &s)) {
+        pthread_rwlock_wrlock(&tok->copy_lock);
         rv = tok->fn->C_CopyObject(s, key, tmpl, 1, copy);
+        pthread_rwlock_unlock(&tok->copy_lock);
+    }
     pthread_mutex_unlock(&tok->lock);
     pthread_rwlock_unlock(&tok->core->ops_lock);
     hsmkey_err_pop_to_mark();

@@ -41,6 +41,7 @@ struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
     pthread_mutex_init(&tok->lock, NULL);
     pthread_mutex_init(&tok->login_lock, NULL);
     pthread_mutex_init(&tok->recover_lock, NULL);
+    pthread_rwlock_init(&tok->copy_lock, NULL);
     if (RAND_bytes(tok->pin_salt, sizeof(tok->pin_salt)) != 1)
         memset(tok->pin_salt, 0x5a, sizeof(tok->pin_salt));
     return tok;
@@ -59,6 +60,7 @@ void hsmkey_token_free(struct hsmkey_token *tok)
     pthread_mutex_destroy(&tok->lock);
     pthread_mutex_destroy(&tok->login_lock);
     pthread_mutex_destroy(&tok->recover_lock);
+    pthread_rwlock_destroy(&tok->copy_lock);
     OPENSSL_free(tok);
 }
 
