@@ -180,6 +180,29 @@ int hkprov_sig_digest_sign_final(void *vctx, unsigned char *sig,
     return ok;
 }
 
+/*
+ * EVP_DigestSign prefers a provider's one-shot and otherwise signs through
+ * EVP_DigestSignFinal, which in OpenSSL 3.0 first duplicates the whole
+ * context (our dupctx, a hash copy and a PKEY_CTX) on every signature: TLS
+ * and most applications sign this way.  The hash is restarted afterwards so
+ * the context can sign again, as it could before.
+ */
+int hkprov_sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen,
+                           size_t sigsize, const unsigned char *tbs,
+                           size_t tbslen)
+{
+    struct hkprov_sig_ctx *ctx = vctx;
+    int ok;
+
+    if (ctx->mdctx == NULL)
+        return 0;
+    if (sig == NULL)
+        return hkprov_sig_digest_sign_final(ctx, NULL, siglen, 0);
+    ok = EVP_DigestUpdate(ctx->mdctx, tbs, tbslen)
+         && hkprov_sig_digest_sign_final(ctx, sig, siglen, sigsize);
+    return EVP_DigestInit_ex2(ctx->mdctx, NULL, NULL) && ok;
+}
+
 /* Verification never touches the token: it runs on the public half. */
 int hkprov_sig_verify_init(void *vctx, void *provkey,
                            const OSSL_PARAM params[])

@@ -56,6 +56,7 @@ OSSL_FUNC_signature_verify_fn hkprov_sig_verify;
 OSSL_FUNC_signature_digest_sign_init_fn hkprov_sig_digest_sign_init;
 OSSL_FUNC_signature_digest_sign_update_fn hkprov_sig_digest_sign_update;
 OSSL_FUNC_signature_digest_sign_final_fn hkprov_sig_digest_sign_final;
+OSSL_FUNC_signature_digest_sign_fn hkprov_sig_digest_sign;
 OSSL_FUNC_signature_digest_verify_init_fn hkprov_sig_digest_verify_init;
 OSSL_FUNC_signature_digest_verify_update_fn hkprov_sig_digest_verify_update;
 OSSL_FUNC_signature_digest_verify_final_fn hkprov_sig_digest_verify_final;
@@ -79,6 +80,8 @@ OSSL_FUNC_signature_settable_ctx_params_fn hkprov_sig_settable_ctx_params;
       (void (*)(void))hkprov_sig_digest_sign_update },                        \
     { OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL,                                  \
       (void (*)(void))hkprov_sig_digest_sign_final },                         \
+    { OSSL_FUNC_SIGNATURE_DIGEST_SIGN,                                        \
+      (void (*)(void))hkprov_sig_digest_sign },                               \
     { OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_INIT,                                 \
       (void (*)(void))hkprov_sig_digest_verify_init },                        \
     { OSSL_FUNC_SIGNATURE_DIGEST_VERIFY_UPDATE,                               \

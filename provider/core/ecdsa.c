@@ -4,6 +4,8 @@
  * ECDSA-Sig-Value.  libcrypto does the DER so INTEGER minimality (dropped
  * leading zeros, an added 0x00 before a high bit) is not ours to get wrong.
  */
+#include <string.h>
+
 #include <openssl/bn.h>
 #include <openssl/ec.h>
 
@@ -27,41 +29,42 @@ static ECDSA_SIG *sig_from_raw(const unsigned char *raw, size_t rawlen)
     return sig;
 }
 
+/* Each INTEGER: tag, up to 3 length bytes, a 0x00 and the half; then the
+ * SEQUENCE header. */
+#define DER_MAX(half) (2 * (1 + 3 + 1 + (half)) + 1 + 3)
+#define RAW_MAX 1024 /* well above P-521's 132 bytes */
+
 int hsmkey_ecdsa_raw_to_der(const unsigned char *raw, size_t rawlen,
                             unsigned char *der, size_t *derlen)
 {
+    unsigned char buf[DER_MAX(RAW_MAX / 2)], *p = buf;
     ECDSA_SIG *sig;
-    int need, ok = 0;
+    int need;
 
     hsmkey_return_val_if_fail(raw != NULL && derlen != NULL, 0);
-    /* Well above P-521's 132 bytes; keeps the int conversions safe. */
-    if (rawlen == 0 || rawlen % 2 != 0 || rawlen > 1024) {
+    if (rawlen == 0 || rawlen % 2 != 0 || rawlen > RAW_MAX) {
         hsmkey_raise(HSMKEY_R_BAD_INPUT,
                      "ECDSA signature from the token has %zu bytes; "
                      "expected r||s of equal halves", rawlen);
         return 0;
     }
-    sig = sig_from_raw(raw, rawlen);
-    if (sig == NULL)
+    if ((sig = sig_from_raw(raw, rawlen)) == NULL)
         return 0;
-    need = i2d_ECDSA_SIG(sig, NULL);
-    if (need <= 0) {
+    /* One encoding pass, into room that always suffices (signing path). */
+    need = i2d_ECDSA_SIG(sig, &p);
+    ECDSA_SIG_free(sig);
+    if (need <= 0 || (size_t)need > sizeof(buf)) {
         hsmkey_raise(HSMKEY_R_INTERNAL, "ECDSA signature: DER encoding failed");
-        goto done;
+        return 0;
     }
     if (der != NULL && *derlen < (size_t)need) {
         hsmkey_raise(HSMKEY_R_BAD_ARGUMENT,
                      "ECDSA signature needs %d bytes, buffer has %zu", need,
                      *derlen);
-        goto done;
+        return 0;
     }
-    if (der != NULL && i2d_ECDSA_SIG(sig, &der) != need) {
-        hsmkey_raise(HSMKEY_R_INTERNAL, "ECDSA signature: DER encoding failed");
-        goto done;
-    }
+    if (der != NULL)
+        memcpy(der, buf, (size_t)need);
     *derlen = (size_t)need;
-    ok = 1;
-done:
-    ECDSA_SIG_free(sig);
-    return ok;
+    return 1;
 }
