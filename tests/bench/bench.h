@@ -26,20 +26,48 @@ struct bench_cfg {
     int rounds;           /* rounds per figure; the median is reported */
 };
 
+#define BENCH_MAX_MODES 8
+#define BENCH_MAX_ROUNDS 32
+
+/* One way of doing the operation: fn(arg, thread) does it once, 1 on
+ * success. */
+struct bench_mode {
+    int (*fn)(void *arg, int thread);
+    void *arg;
+};
+
 /* Median rate (operations per second) of cfg->rounds rounds of fn run by
- * nthreads threads; fn(arg, thread) does one operation, returns 1 on success. */
+ * nthreads threads. */
 double bench_rate(const struct bench_cfg *cfg, int nthreads,
                   int (*fn)(void *arg, int thread), void *arg);
+/* The same for several modes whose rounds take turns; out[i] for modes[i]. */
+void bench_rates(const struct bench_cfg *cfg, int nthreads,
+                 const struct bench_mode *modes, int nmodes, double *out);
 
 /* raw.c: C_SignInit + C_Sign with a session per thread, on the token object
- * (session_copy 0) or on a session-object copy of it (1). */
-double bench_raw(const struct bench_cfg *cfg, const struct bench_alg *alg,
-                 int nthreads, int session_copy);
+ * (session_copy 0) or on a session-object copy of it (1).  The mode is
+ * ready to time until bench_raw_free. */
+struct bench_raw;
+struct bench_raw *bench_raw_new(const struct bench_cfg *cfg,
+                                const struct bench_alg *alg, int nthreads,
+                                int session_copy, struct bench_mode *mode);
+void bench_raw_free(struct bench_raw *raw);
 
 /* evp.c: EVP_DigestSign on a key loaded by URI through the provider, or on
- * a software key of the same type (uri NULL). */
-double bench_evp(const struct bench_cfg *cfg, const struct bench_alg *alg,
-                 int nthreads, EVP_PKEY *key);
+ * a software key of the same type; ctx must live while the mode is used. */
+struct bench_evp {
+    EVP_PKEY *key;
+    const struct bench_alg *alg;
+};
+struct bench_mode bench_evp_mode(struct bench_evp *ctx);
+
+/* prepared.c: a software key with its context prepared once per thread. */
+struct bench_prepared;
+struct bench_prepared *bench_prepared_new(EVP_PKEY *key,
+                                          const struct bench_alg *alg,
+                                          int nthreads,
+                                          struct bench_mode *mode);
+void bench_prepared_free(struct bench_prepared *p);
 EVP_PKEY *bench_load_key(const char *uri);
 /* One EVP_DigestSign as above; 1 on success. */
 int bench_evp_sign(EVP_PKEY *key, const struct bench_alg *alg);

@@ -11,11 +11,6 @@
 
 int bench_evp_sign(EVP_PKEY *key, const struct bench_alg *alg);
 
-struct evp_ctx {
-    EVP_PKEY *key;
-    const struct bench_alg *alg;
-};
-
 EVP_PKEY *bench_load_key(const char *uri)
 {
     OSSL_STORE_CTX *st = OSSL_STORE_open(uri, NULL, NULL, NULL, NULL);
@@ -47,7 +42,7 @@ EVP_PKEY *bench_software_key(const struct bench_alg *alg)
 
 static int evp_sign(void *arg, int thread)
 {
-    struct evp_ctx *ctx = arg;
+    struct bench_evp *ctx = arg;
 
     (void)thread;
     return bench_evp_sign(ctx->key, ctx->alg);
@@ -75,10 +70,7 @@ int bench_evp_sign(EVP_PKEY *key, const struct bench_alg *alg)
     return ok;
 }
 
-double bench_evp(const struct bench_cfg *cfg, const struct bench_alg *alg,
-                 int nthreads, EVP_PKEY *key)
+struct bench_mode bench_evp_mode(struct bench_evp *ctx)
 {
-    struct evp_ctx ctx = { key, alg };
-
-    return bench_rate(cfg, nthreads, evp_sign, &ctx);
+    return (struct bench_mode){ evp_sign, ctx };
 }

@@ -81,11 +81,29 @@ static int cmp(const void *a, const void *b)
 double bench_rate(const struct bench_cfg *cfg, int nthreads,
                   int (*fn)(void *arg, int thread), void *arg)
 {
-    double r[16];
-    int n = cfg->rounds < 16 ? cfg->rounds : 16;
+    struct bench_mode mode = { fn, arg };
+    double rate;
+
+    bench_rates(cfg, nthreads, &mode, 1, &rate);
+    return rate;
+}
+
+/*
+ * Rounds of the modes take turns (A B C A B C ...), so a machine that slows
+ * down for a while (a virtual CPU losing its host core, a busy neighbour)
+ * slows every mode alike instead of spoiling one mode's figure.
+ */
+void bench_rates(const struct bench_cfg *cfg, int nthreads,
+                 const struct bench_mode *modes, int nmodes, double *out)
+{
+    double r[BENCH_MAX_MODES][BENCH_MAX_ROUNDS];
+    int n = cfg->rounds < BENCH_MAX_ROUNDS ? cfg->rounds : BENCH_MAX_ROUNDS;
 
     for (int i = 0; i < n; i++)
-        r[i] = one_round(cfg, nthreads, fn, arg);
-    qsort(r, n, sizeof(r[0]), cmp);
-    return r[n / 2];
+        for (int m = 0; m < nmodes && m < BENCH_MAX_MODES; m++)
+            r[m][i] = one_round(cfg, nthreads, modes[m].fn, modes[m].arg);
+    for (int m = 0; m < nmodes && m < BENCH_MAX_MODES; m++) {
+        qsort(r[m], n, sizeof(r[m][0]), cmp);
+        out[m] = r[m][n / 2];
+    }
 }

@@ -21,8 +21,9 @@ static const unsigned char sha256_prefix[] = {
     0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20
 };
 
-struct raw_ctx {
+struct bench_raw {
     CK_FUNCTION_LIST *fn;
+    int nthreads, copy;
     CK_SESSION_HANDLE sessions[64];
     CK_OBJECT_HANDLE key;
     CK_MECHANISM mech;
@@ -91,7 +92,7 @@ static CK_OBJECT_HANDLE find_key(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
     return h;
 }
 
-static void set_input(struct raw_ctx *ctx, const struct bench_alg *alg)
+static void set_input(struct bench_raw *ctx, const struct bench_alg *alg)
 {
     memset(ctx->in, 0x5a, sizeof(ctx->in));
     if (alg->eddsa) {
@@ -114,7 +115,7 @@ static void set_input(struct raw_ctx *ctx, const struct bench_alg *alg)
 
 static int raw_sign(void *arg, int thread)
 {
-    struct raw_ctx *ctx = arg;
+    struct bench_raw *ctx = arg;
     unsigned char sig[1024];
     CK_ULONG siglen = sizeof(sig);
     CK_SESSION_HANDLE s = ctx->sessions[thread];
@@ -123,7 +124,7 @@ static int raw_sign(void *arg, int thread)
            && ctx->fn->C_Sign(s, ctx->in, ctx->inlen, sig, &siglen) == CKR_OK;
 }
 
-static CK_OBJECT_HANDLE session_copy(struct raw_ctx *ctx, CK_SESSION_HANDLE s)
+static CK_OBJECT_HANDLE session_copy(struct bench_raw *ctx, CK_SESSION_HANDLE s)
 {
     CK_BBOOL no = CK_FALSE;
     CK_ATTRIBUTE tmpl[] = { { CKA_TOKEN, &no, sizeof(no) } };
@@ -136,34 +137,46 @@ static CK_OBJECT_HANDLE session_copy(struct raw_ctx *ctx, CK_SESSION_HANDLE s)
     return copy;
 }
 
-double bench_raw(const struct bench_cfg *cfg, const struct bench_alg *alg,
-                 int nthreads, int copy)
+struct bench_raw *bench_raw_new(const struct bench_cfg *cfg,
+                                const struct bench_alg *alg, int nthreads,
+                                int copy, struct bench_mode *mode)
 {
-    struct raw_ctx ctx = { .fn = module(cfg->module) };
-    CK_SLOT_ID slot = slot_of(ctx.fn, cfg->token);
+    struct bench_raw *ctx = calloc(1, sizeof(*ctx));
+    CK_SLOT_ID slot;
     CK_RV rv;
-    double rate = 0;
 
+    if (ctx == NULL || nthreads > 64)
+        exit(1);
+    ctx->fn = module(cfg->module);
+    ctx->nthreads = nthreads;
+    ctx->copy = copy;
+    slot = slot_of(ctx->fn, cfg->token);
     for (int i = 0; i < nthreads; i++)
-        if (ctx.fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                  NULL, NULL, &ctx.sessions[i]) != CKR_OK)
+        if (ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
+                                   NULL, NULL, &ctx->sessions[i]) != CKR_OK)
             exit(1);
-    rv = ctx.fn->C_Login(ctx.sessions[0], CKU_USER, (CK_UTF8CHAR *)cfg->pin,
-                         strlen(cfg->pin));
+    rv = ctx->fn->C_Login(ctx->sessions[0], CKU_USER, (CK_UTF8CHAR *)cfg->pin,
+                          strlen(cfg->pin));
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
         exit(1);
-    ctx.key = find_key(ctx.fn, ctx.sessions[0], alg->label);
-    set_input(&ctx, alg);
+    ctx->key = find_key(ctx->fn, ctx->sessions[0], alg->label);
+    set_input(ctx, alg);
     if (copy)
-        ctx.key = session_copy(&ctx, ctx.sessions[0]);
-    if (ctx.key != CK_INVALID_HANDLE)
-        rate = bench_rate(cfg, nthreads, raw_sign, &ctx);
-    if (copy && ctx.key != CK_INVALID_HANDLE)
-        ctx.fn->C_DestroyObject(ctx.sessions[0], ctx.key);
+        ctx->key = session_copy(ctx, ctx->sessions[0]);
+    if (ctx->key == CK_INVALID_HANDLE)
+        exit(1);
+    *mode = (struct bench_mode){ raw_sign, ctx };
+    return ctx;
+}
+
+void bench_raw_free(struct bench_raw *ctx)
+{
+    if (ctx->copy)
+        ctx->fn->C_DestroyObject(ctx->sessions[0], ctx->key);
     /* Not the last session: closing it would log the token out. */
-    for (int i = 1; i < nthreads; i++)
-        ctx.fn->C_CloseSession(ctx.sessions[i]);
-    return rate;
+    for (int i = 1; i < ctx->nthreads; i++)
+        ctx->fn->C_CloseSession(ctx->sessions[i]);
+    free(ctx);
 }
 
 /* n more data objects on the token, so a key search has company. */
