@@ -30,6 +30,7 @@ struct tf_worker {
     pthread_t tid;
     struct tf_rec *recs;
     int n;
+    atomic_int oks; /* signatures that worked, read while it runs */
     char first_error[1024];
 };
 
@@ -84,6 +85,8 @@ static void *work(void *arg)
             note_error(tc_errors(err, sizeof(err)));
             if (w->first_error[0] == '\0')
                 snprintf(w->first_error, sizeof(w->first_error), "%s", err);
+        } else {
+            atomic_fetch_add(&w->oks, 1);
         }
         w->n++;
     }
@@ -97,6 +100,7 @@ static void start_workers(void)
     atomic_store(&failures, 0);
     for (int i = 0; i < TF_THREADS; i++) {
         workers[i].n = 0;
+        atomic_store(&workers[i].oks, 0);
         workers[i].first_error[0] = '\0';
         workers[i].recs = calloc(TF_RECS, sizeof(struct tf_rec));
         TC_CHECK(workers[i].recs != NULL, "no memory");
@@ -245,7 +249,28 @@ static const struct {
 #define TF_SOAK_RULES (sizeof(soak_rules) / sizeof(*soak_rules))
 #define TF_SOAK_ROUNDS (10 * (int)TF_SOAK_RULES)
 
-/* One round: the rule fires once, then the threads go on for a while.
+/* Every thread has signed successfully twice since now: the recovery is
+ * over.  Waited for, not assumed after a fixed time, so a slow build
+ * (ASan, valgrind) never starts the next fault while one is in progress. */
+static void wait_recovered(int round)
+{
+    int seen[TF_THREADS], done = 0;
+    double t0 = tc_now_ms();
+
+    for (int i = 0; i < TF_THREADS; i++)
+        seen[i] = atomic_load(&workers[i].oks);
+    while (!done && tc_now_ms() - t0 < 20000) {
+        done = 1;
+        for (int i = 0; i < TF_THREADS; i++)
+            done &= atomic_load(&workers[i].oks) >= seen[i] + 2;
+        if (!done)
+            tc_sleep_ms(1);
+    }
+    TC_CHECK(done, "round %d: a thread did not sign again within 20 s",
+             round);
+}
+
+/* One round: the rule fires once, then every thread signs again.
  * Returns the signatures that failed meanwhile. */
 static int soak_round(int i)
 {
@@ -259,7 +284,7 @@ static int soak_round(int i)
         tc_sleep_ms(1);
     TC_CHECK(tc_shim_count("faults") == f + 1, "round %d (%s): %lu faults "
              "fired", i, soak_rules[r].rule, tc_shim_count("faults") - f);
-    tc_sleep_ms(100); /* recovery (a login) is over well before */
+    wait_recovered(i);
     return atomic_load(&failures) - before;
 }
 
