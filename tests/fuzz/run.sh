@@ -2,9 +2,14 @@
 # tests/fuzz/run.sh -- build the fuzz targets with clang and libFuzzer, and
 # run them.
 #
-#   run.sh --smoke [TARGET...]         CI: each target for 30 s (or
-#                                      HSMKEY_FUZZ_SECONDS); fails on any
-#                                      crash, leak, timeout or broken contract
+#   run.sh --smoke [TARGET...]         CI: each target for a fixed number
+#                                      of executions from a fixed seed
+#                                      (HSMKEY_FUZZ_RUNS, default 300000;
+#                                      at most HSMKEY_FUZZ_SECONDS, default
+#                                      40), so a run repeats what the same
+#                                      command did on a developer's machine;
+#                                      fails on any crash, leak, timeout or
+#                                      broken contract
 #   run.sh --long SECONDS [TARGET...]  the long run: each target SECONDS
 #                                      seconds on every core (libFuzzer fork
 #                                      mode, going on after a crash), its
@@ -37,7 +42,7 @@ usage() {
 mode=${1:-}
 shift || true
 case $mode in
---smoke) seconds=${HSMKEY_FUZZ_SECONDS:-30} ;;
+--smoke) seconds=${HSMKEY_FUZZ_SECONDS:-40} ;;
 --long)
     seconds=${1:-}
     [[ $seconds =~ ^[0-9]+$ ]] || usage
@@ -140,12 +145,14 @@ for t in "${targets[@]}"; do
     exe=$build/tests/fuzz/fuzz_$t
     log=$scratch/$t.log
     touch "$scratch/start-$t"
+    t0=$SECONDS
     mapfile -t f < <(flags "$t")
     if [ "$mode" = --smoke ]; then
         mkdir -p "$scratch/corpus-$t"
         # New inputs go to the scratch directory, never into the repo.
         rc=0
-        "$exe" "${f[@]}" -max_total_time="$seconds" \
+        "$exe" "${f[@]}" -seed=1 -runs="${HSMKEY_FUZZ_RUNS:-300000}" \
+            -max_total_time="$seconds" \
             "$scratch/corpus-$t" "$here/corpus/$t" >"$log" 2>&1 || rc=$?
     else
         corpus=$build/fuzz-corpus/$t
@@ -157,6 +164,7 @@ for t in "${targets[@]}"; do
             "$corpus" "$here/corpus/$t") >"$log" 2>&1 || rc=$?
         cp "$log" "$out/$t-long.log"
     fi
+    elapsed=$((SECONDS - t0 > 0 ? SECONDS - t0 : 1))
     read -r execs cov ft < <(last_stats "$log")
     crashes=$(grep -acE '^==[0-9]+== ?ERROR|contract broken|deadly signal' \
               "$log" || true)
@@ -167,7 +175,7 @@ for t in "${targets[@]}"; do
         status=1
     fi
     printf '%-9s %12s %9s %7s %7s  %s\n' "$t" "$execs" \
-        "$((execs / (seconds > 0 ? seconds : 1)))" "$cov" "$ft" "$result"
+        "$((execs / elapsed))" "$cov" "$ft" "$result"
     [ "$result" = ok ] || kinds "$t" "$scratch/start-$t"
 done
 if [ "$status" -ne 0 ]; then
