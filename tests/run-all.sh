@@ -109,7 +109,7 @@ fi
 # developer repeats with the same command before pushing.  The long run is
 # tests/fuzz/run.sh --long SECONDS (README).  HSMKEY_NO_FUZZ=1 leaves it out.
 if [ -z "${HSMKEY_NO_FUZZ:-}" ]; then
-    echo "== build-fuzz/ (libFuzzer: each target ${HSMKEY_FUZZ_RUNS:-300000} executions, seed 1)"
+    echo "== build-fuzz/ (libFuzzer: each target ${HSMKEY_FUZZ_RUNS:-1000000} executions, seed 1)"
     if HSMKEY_FUZZ_BUILD="$src/build-fuzz" "$src/tests/fuzz/run.sh" --smoke; then
         total_ok=$((total_ok + 1))
     else

@@ -4,9 +4,9 @@
 #
 #   run.sh --smoke [TARGET...]         CI: each target for a fixed number
 #                                      of executions from a fixed seed
-#                                      (HSMKEY_FUZZ_RUNS, default 300000;
+#                                      (HSMKEY_FUZZ_RUNS, default 1000000;
 #                                      at most HSMKEY_FUZZ_SECONDS, default
-#                                      40), so a run repeats what the same
+#                                      45), so a run repeats what the same
 #                                      command did on a developer's machine;
 #                                      fails on any crash, leak, timeout or
 #                                      broken contract
@@ -42,7 +42,7 @@ usage() {
 mode=${1:-}
 shift || true
 case $mode in
---smoke) seconds=${HSMKEY_FUZZ_SECONDS:-40} ;;
+--smoke) seconds=${HSMKEY_FUZZ_SECONDS:-45} ;;
 --long)
     seconds=${1:-}
     [[ $seconds =~ ^[0-9]+$ ]] || usage
@@ -151,7 +151,7 @@ for t in "${targets[@]}"; do
         mkdir -p "$scratch/corpus-$t"
         # New inputs go to the scratch directory, never into the repo.
         rc=0
-        "$exe" "${f[@]}" -seed=1 -runs="${HSMKEY_FUZZ_RUNS:-300000}" \
+        "$exe" "${f[@]}" -seed=1 -runs="${HSMKEY_FUZZ_RUNS:-1000000}" \
             -max_total_time="$seconds" \
             "$scratch/corpus-$t" "$here/corpus/$t" >"$log" 2>&1 || rc=$?
     else
