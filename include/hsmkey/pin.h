@@ -2,9 +2,10 @@
  * pin.h - PIN sources and the buffer a PIN lives in.
  *
  * A pin source is "file:PATH" (the file's first line, a trailing "\n" or
- * "\r\n" stripped) or "env:NAME".  A PIN exists only inside a struct
- * hsmkey_pin, allocated with OPENSSL_secure_malloc where available and wiped
- * with OPENSSL_cleanse by hsmkey_pin_free().  No message ever contains it.
+ * "\r\n" stripped) or "env:NAME"; a pin file other users can read or write
+ * is refused.  A PIN exists only inside a struct hsmkey_pin, in pages of its
+ * own that core dumps leave out and a forked child sees zeroed, wiped by
+ * hsmkey_pin_free().  No message ever contains it.
  */
 #ifndef HSMKEY_PIN_H
 #define HSMKEY_PIN_H

@@ -1,9 +1,9 @@
 /*
  * pin.c - pin sources ("file:PATH", "env:NAME") and the buffer a PIN lives
- * in.  The PIN is copied exactly once, into a struct hsmkey_pin on the secure
- * heap (OPENSSL_secure_* falls back to the normal heap when none was set
- * up); every other copy is wiped before it goes out of scope.  Messages name
- * the source, never its content.
+ * in.  The PIN is copied exactly once, into a struct hsmkey_pin in pages of
+ * its own (secmem.c: not in core dumps, not in a forked child); every other
+ * copy is wiped before it goes out of scope.  Messages name the source,
+ * never its content.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 
 #include "hsmkey/err.h"
 #include "hsmkey/pin.h"
+#include "secmem.h"
 
 struct hsmkey_pin {
     size_t len;
@@ -45,11 +46,8 @@ struct hsmkey_pin *hsmkey_pin_from_bytes(const void *data, size_t len)
                      HSMKEY_PIN_MAX);
         return NULL;
     }
-    pin = OPENSSL_secure_zalloc(pin_alloc_size(len));
-    if (pin == NULL) {
-        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory for a PIN");
+    if ((pin = hsmkey_secmem_alloc(pin_alloc_size(len))) == NULL)
         return NULL;
-    }
     if (len > 0)
         memcpy(pin->data, data, len);
     pin->len = len;
@@ -72,7 +70,7 @@ void hsmkey_pin_free(struct hsmkey_pin *pin)
 {
     if (pin == NULL)
         return;
-    OPENSSL_secure_clear_free(pin, pin_alloc_size(pin->len));
+    hsmkey_secmem_free(pin, pin_alloc_size(pin->len));
 }
 
 /*

@@ -2,10 +2,13 @@
  * mem_watch.c - see mem_watch.h.  Each block carries its size in a header so
  * the free hook knows how far to look.  New blocks are filled with 0xa5 so
  * code that relies on zeroed memory it did not ask for fails visibly.
+ * Pages of their own (secmem.c) are seen at munmap, which the test program
+ * is linked to route here (-Wl,--wrap=munmap).
  */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <openssl/crypto.h>
 
@@ -77,6 +80,15 @@ static void *hook_realloc(void *ptr, size_t num, const char *file, int line)
         hook_free(ptr, file, line);
     }
     return fresh;
+}
+
+int __real_munmap(void *addr, size_t len);
+int __wrap_munmap(void *addr, size_t len);
+
+int __wrap_munmap(void *addr, size_t len)
+{
+    inspect_block(addr, len);
+    return __real_munmap(addr, len);
 }
 
 int mem_watch_install(void)

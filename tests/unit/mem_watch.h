@@ -10,7 +10,7 @@ int mem_watch_install(void);
 
 /* Watch the block containing addr for secret; NULL stops watching. */
 void mem_watch(const void *addr, const char *secret);
-/* The watched block went back through OpenSSL's free. */
+/* The watched block went back through OpenSSL's free or munmap. */
 int mem_watch_freed(void);
 /* ... and still contained the secret when it did. */
 int mem_watch_dirty(void);

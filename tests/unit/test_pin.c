@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -330,7 +332,50 @@ static void test_pin_free_wipes(void **state)
                 secret);
 }
 
-/* The control: the hook does see a PIN left in a freed block. */
+/* A page's VmFlags in /proc/self/smaps: "dd" not dumped, "wf" wiped on
+ * fork, "lo" locked. */
+static int page_has_flag(const void *addr, const char *flag)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    char line[512];
+    int in = 0, found = 0;
+    unsigned long lo, hi, a = (unsigned long)addr;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-')
+            < strchr(line, ' '))
+            in = a >= lo && a < hi;
+        else if (in && strncmp(line, "VmFlags:", 8) == 0)
+            found = strstr(line + 8, flag) != NULL;
+    }
+    fclose(f);
+    return found;
+}
+
+/* A PIN is left out of core dumps and is zeroed in a forked child. */
+static void test_pin_pages(void **state)
+{
+    struct hsmkey_pin *pin = hsmkey_pin_from_bytes("Dump-Me-Not", 11);
+    pid_t child;
+    int status;
+
+    (void)state;
+    assert_non_null(pin);
+    assert_true(page_has_flag(hsmkey_pin_data(pin), " dd"));
+    assert_true(page_has_flag(hsmkey_pin_data(pin), " wf"));
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(memcmp(hsmkey_pin_data(pin), "Dump-Me-Not", 11) == 0 ? 1 : 0);
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0); /* the child saw zeros */
+    assert_memory_equal(hsmkey_pin_data(pin), "Dump-Me-Not", 11);
+    hsmkey_pin_free(pin);
+}
+
+/* The controls: the hooks do see a PIN left in a freed block or page. */
 static void test_pin_hook_detects_unwiped(void **state)
 {
     const char *secret = "Wipe-Me-7f3a9c";
@@ -340,6 +385,22 @@ static void test_pin_hook_detects_unwiped(void **state)
     assert_non_null(copy);
     mem_watch(copy, secret);
     OPENSSL_free(copy);
+    assert_true(mem_watch_freed());
+    assert_true(mem_watch_dirty());
+    mem_watch(NULL, NULL);
+}
+
+static void test_pin_hook_detects_unwiped_page(void **state)
+{
+    const char *secret = "Wipe-Me-7f3a9c";
+    char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    (void)state;
+    assert_true(page != MAP_FAILED);
+    memcpy(page + 100, secret, strlen(secret));
+    mem_watch(page + 100, secret);
+    assert_int_equal(munmap(page, 4096), 0);
     assert_true(mem_watch_freed());
     assert_true(mem_watch_dirty());
     mem_watch(NULL, NULL);
@@ -375,6 +436,9 @@ int main(void)
         cmocka_unit_test_setup(test_pin_free_wipes, err_capture_setup),
         cmocka_unit_test_setup(test_pin_hook_detects_unwiped,
                                err_capture_setup),
+        cmocka_unit_test_setup(test_pin_hook_detects_unwiped_page,
+                               err_capture_setup),
+        cmocka_unit_test_setup(test_pin_pages, err_capture_setup),
     };
 
     /* Must precede any libcrypto allocation, or the hooks are refused. */
