@@ -1,9 +1,6 @@
 /*
- * test_pin.c - pin sources and the PIN buffer.
- *
- * Wiping is checked with mem_watch.c, which hooks libcrypto's allocator and
- * looks inside the block that held the PIN just before it is released; a
- * control frees an unwiped block to show the hook would notice.
+ * test_pin.c - pin sources and the PIN buffer's contents (its memory:
+ * test_pin_memory.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,9 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,7 +20,6 @@
 #include "hsmkey/err.h"
 #include "hsmkey/pin.h"
 #include "err_capture.h"
-#include "mem_watch.h"
 
 /* ---- temporary files ---- */
 
@@ -306,106 +300,6 @@ static void test_pin_from_bytes(void **state)
     assert_int_equal(err_capture_reason(), HSMKEY_R_PIN_SOURCE);
 }
 
-/* ---- wiping ---- */
-
-static void check_wiped(struct hsmkey_pin *pin, const char *secret)
-{
-    assert_non_null(pin);
-    assert_memory_equal(hsmkey_pin_data(pin), secret, strlen(secret));
-    mem_watch(hsmkey_pin_data(pin), secret);
-    hsmkey_pin_free(pin);
-    assert_true(mem_watch_freed());
-    assert_false(mem_watch_dirty());
-    mem_watch(NULL, NULL);
-}
-
-static void test_pin_free_wipes(void **state)
-{
-    const char *secret = "Wipe-Me-7f3a9c";
-
-    (void)state;
-    check_wiped(hsmkey_pin_from_bytes(secret, strlen(secret)), secret);
-    assert_int_equal(setenv("HSMKEY_TEST_PIN", secret, 1), 0);
-    check_wiped(hsmkey_pin_resolve("env:HSMKEY_TEST_PIN"), secret);
-    unsetenv("HSMKEY_TEST_PIN");
-    check_wiped(hsmkey_pin_resolve(file_source("wipe", "Wipe-Me-7f3a9c\n")),
-                secret);
-}
-
-/* A page's VmFlags in /proc/self/smaps: "dd" not dumped, "wf" wiped on
- * fork, "lo" locked. */
-static int page_has_flag(const void *addr, const char *flag)
-{
-    FILE *f = fopen("/proc/self/smaps", "r");
-    char line[512];
-    int in = 0, found = 0;
-    unsigned long lo, hi, a = (unsigned long)addr;
-
-    assert_non_null(f);
-    while (fgets(line, sizeof(line), f) != NULL) {
-        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-')
-            < strchr(line, ' '))
-            in = a >= lo && a < hi;
-        else if (in && strncmp(line, "VmFlags:", 8) == 0)
-            found = strstr(line + 8, flag) != NULL;
-    }
-    fclose(f);
-    return found;
-}
-
-/* A PIN is left out of core dumps and is zeroed in a forked child. */
-static void test_pin_pages(void **state)
-{
-    struct hsmkey_pin *pin = hsmkey_pin_from_bytes("Dump-Me-Not", 11);
-    pid_t child;
-    int status;
-
-    (void)state;
-    assert_non_null(pin);
-    assert_true(page_has_flag(hsmkey_pin_data(pin), " dd"));
-    assert_true(page_has_flag(hsmkey_pin_data(pin), " wf"));
-    child = fork();
-    assert_true(child >= 0);
-    if (child == 0)
-        _exit(memcmp(hsmkey_pin_data(pin), "Dump-Me-Not", 11) == 0 ? 1 : 0);
-    assert_int_equal(waitpid(child, &status, 0), child);
-    assert_true(WIFEXITED(status));
-    assert_int_equal(WEXITSTATUS(status), 0); /* the child saw zeros */
-    assert_memory_equal(hsmkey_pin_data(pin), "Dump-Me-Not", 11);
-    hsmkey_pin_free(pin);
-}
-
-/* The controls: the hooks do see a PIN left in a freed block or page. */
-static void test_pin_hook_detects_unwiped(void **state)
-{
-    const char *secret = "Wipe-Me-7f3a9c";
-    char *copy = OPENSSL_strdup(secret);
-
-    (void)state;
-    assert_non_null(copy);
-    mem_watch(copy, secret);
-    OPENSSL_free(copy);
-    assert_true(mem_watch_freed());
-    assert_true(mem_watch_dirty());
-    mem_watch(NULL, NULL);
-}
-
-static void test_pin_hook_detects_unwiped_page(void **state)
-{
-    const char *secret = "Wipe-Me-7f3a9c";
-    char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-    (void)state;
-    assert_true(page != MAP_FAILED);
-    memcpy(page + 100, secret, strlen(secret));
-    mem_watch(page + 100, secret);
-    assert_int_equal(munmap(page, 4096), 0);
-    assert_true(mem_watch_freed());
-    assert_true(mem_watch_dirty());
-    mem_watch(NULL, NULL);
-}
-
 static int remove_tmpdir(void **state)
 {
     int i;
@@ -433,19 +327,8 @@ int main(void)
         cmocka_unit_test_setup(test_pin_empty_argument, err_capture_setup),
         cmocka_unit_test_setup(test_pin_source_check, err_capture_setup),
         cmocka_unit_test_setup(test_pin_from_bytes, err_capture_setup),
-        cmocka_unit_test_setup(test_pin_free_wipes, err_capture_setup),
-        cmocka_unit_test_setup(test_pin_hook_detects_unwiped,
-                               err_capture_setup),
-        cmocka_unit_test_setup(test_pin_hook_detects_unwiped_page,
-                               err_capture_setup),
-        cmocka_unit_test_setup(test_pin_pages, err_capture_setup),
     };
 
-    /* Must precede any libcrypto allocation, or the hooks are refused. */
-    if (!mem_watch_install()) {
-        fprintf(stderr, "cannot install allocator hooks\n");
-        return 1;
-    }
     if (mkdtemp(tmpdir) == NULL) {
         perror("mkdtemp");
         return 1;
