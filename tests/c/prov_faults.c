@@ -20,6 +20,8 @@
  *                             injected) is never offered to the token again
  *   prov_faults pin-sign URI  the same for a loaded key whose token logged
  *                             out: N signatures, one C_Login
+ *   prov_faults attrs[-fallback] URI  attributes read in a batch per object,
+ *                             one at a time when the batch fails
  *
  * The threaded cases (stall, pull under load, soak) are in
  * prov_faults_mt.c.  Environment: HSMKEY_PKCS11_MODULE (the shim),
@@ -342,6 +344,8 @@ int main(int argc, char **argv)
         return tf_pin(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "pin-sign") == 0)
         return tf_pin_sign(argv[2]);
+    if (argc >= 3 && strncmp(argv[1], "attrs", 5) == 0)
+        return tf_attrs(argv[2], strcmp(argv[1], "attrs-fallback") == 0);
     if (argc >= 3 && strcmp(argv[1], "late") == 0)
         return test_faults_late(argv[2]);
     if (argc >= 3 && strcmp(argv[1], "stall") == 0)

@@ -31,4 +31,7 @@ int tf_soak(const char *uri);
 int tf_pin(const char *uri, const char *wrong_pin_file);
 int tf_pin_sign(const char *uri);
 
+/* prov_faults_load.c */
+int tf_attrs(const char *uri, int fallback);
+
 #endif
