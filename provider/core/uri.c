@@ -6,6 +6,7 @@
  * use) is an error that names the attribute, never a wildcard.
  */
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 #include <openssl/crypto.h>
@@ -75,15 +76,27 @@ static int refuse_type(const char *value, size_t n)
 }
 
 /* p11-kit would cut a text value at an encoded NUL and match what is left;
- * only id= is binary. */
+ * only id= is binary.  p11-kit drops whitespace inside a value before
+ * decoding it, so "%\v00" is a NUL too (a fuzzer find). */
 static int has_nul(const char *name, size_t n, const char *value, size_t vlen)
 {
+    int matched = 0; /* characters of "%00" seen, whitespace left out */
+
     if (n == 2 && strncasecmp(name, "id", 2) == 0)
         return 0;
-    for (size_t i = 0; i + 2 < vlen; i++)
-        if (value[i] == '%' && value[i + 1] == '0' && value[i + 2] == '0')
-            return 1;
-    return 0;
+    for (size_t i = 0; i < vlen && matched < 3; i++) {
+        unsigned char c = (unsigned char)value[i];
+
+        if (isspace(c))
+            continue;
+        if (c == '%')
+            matched = 1;
+        else if (c == '0' && matched > 0)
+            matched++;
+        else
+            matched = 0;
+    }
+    return matched == 3;
 }
 
 /*
