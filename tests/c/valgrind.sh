@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # valgrind.sh [BUILD-DIR] -- memcheck over the fault, fork and thread tests
-# (a separate command, not in `meson test`: ~2 minutes).
+# and the real openssl CLI through the provider (ossl_session.sh: a
+# certificate, a signature, a decryption, a TLS 1.3 handshake)
+# (a separate command, not in `meson test`: a few minutes).
 #
 #   meson compile -C build && tests/c/valgrind.sh build
 #
@@ -66,6 +68,10 @@ run fork-many --keys ec-key "$B/prov_fork" fork-many 8 4
 run fork-nested --keys ec-key "$B/prov_fork" fork-nested 3
 run threads --keys "ec-key rsa-key" "$B/prov_threads" sign 4 25 @URIS@
 run load --keys "ec-key rsa-key" "$B/prov_threads" load 4 5 @URIS@
+# The real openssl CLI, as the integration tests drive it: every process the
+# script starts is followed.
+HSMKEY_TEST_WRAP="${vg[*]} --trace-children=yes --trace-children-skip=*/sleep,*/seq,*/grep,*/cmp" \
+    run openssl --keys "rsa-key ec-key" "$here/ossl_session.sh" cli @URI@ @DIR@
 
 # Sort the memcheck reports of every process.
 python3 - "$logs" "$src" <<'EOF' || status=1
