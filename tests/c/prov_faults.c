@@ -53,6 +53,8 @@ void tf_setup(const char *uri)
     /* Warm: logged in, a session in the pool, the handle known. */
     for (int i = 0; i < 3; i++)
         TC_CHECK(tc_sign(tf.key, tf.pub), "signing without faults fails");
+    TC_CHECK(tc_sign_twice(tf.key, tf.pub), "one context does not sign two "
+             "messages");
 }
 
 void tf_teardown(void)

@@ -83,6 +83,24 @@ int tc_sign(EVP_PKEY *key, EVP_PKEY *pub)
     return ok;
 }
 
+/* EVP_DigestSign twice on one context, two messages: the provider's
+ * one-shot must start its hash over after each. */
+int tc_sign_twice(EVP_PKEY *key, EVP_PKEY *pub)
+{
+    unsigned char msg[2][32], sig[2][1024];
+    size_t siglen[2] = { sizeof(sig[0]), sizeof(sig[1]) };
+    EVP_MD_CTX *s = EVP_MD_CTX_new();
+    int ok;
+
+    TC_CHECK(s != NULL && RAND_bytes(msg[0], sizeof(msg)) == 1, "no memory");
+    ok = EVP_DigestSignInit(s, NULL, EVP_sha256(), NULL, key) == 1
+         && EVP_DigestSign(s, sig[0], &siglen[0], msg[0], 32) == 1
+         && EVP_DigestSign(s, sig[1], &siglen[1], msg[1], 32) == 1;
+    EVP_MD_CTX_free(s);
+    return ok && verify(pub, sig[0], siglen[0], msg[0], 32)
+           && verify(pub, sig[1], siglen[1], msg[1], 32);
+}
+
 char *tc_errors(char *buf, size_t len)
 {
     const char *data;

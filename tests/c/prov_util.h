@@ -40,6 +40,8 @@ EVP_PKEY *tc_public(EVP_PKEY *key);
  * error queue is left for the caller (tc_errors); a signature that is made
  * but does not verify is fatal (TC_CHECK): it is never a token fault. */
 int tc_sign(EVP_PKEY *key, EVP_PKEY *pub);
+/* Two messages signed with one EVP_DigestSign context, both verified. */
+int tc_sign_twice(EVP_PKEY *key, EVP_PKEY *pub);
 
 /* Drain the thread's error queue into buf (one "; "-separated string with
  * each error's data; SoftHSM's engine-probe noise left out); returns buf. */
