@@ -25,8 +25,9 @@
 # to tests/fuzz/corpus/<target>/ as bug-<what> once it is reported, so every
 # `meson test` replays it.  HSMKEY_FUZZ_JOBS sets the workers of --long
 # (default: the number of cores).  HSMKEY_FUZZ_KNOWN=all (or a list of ids,
-# tests/fuzz/README.md) lets the inputs of reported, unfixed bugs pass, so
-# a long run looks for others; --smoke and the replays never set it.
+# tests/fuzz/README.md) lets the inputs of a reported bug pass while it is
+# being fixed, so a long run looks for others (all known ones are fixed
+# today); --smoke and the replays never set it.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
