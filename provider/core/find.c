@@ -170,11 +170,7 @@ int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
 
     *ntmpl = 0;
     tmpl[(*ntmpl)++] = (CK_ATTRIBUTE){ CKA_CLASS, cls, sizeof(*cls) };
-    /* Session objects are ours (keycopy.c), or another process's fork
-     * leftovers: a URI names token objects. */
-    tmpl[(*ntmpl)++] = (CK_ATTRIBUTE){ CKA_TOKEN, &token_object,
-                                       sizeof(token_object) };
-    for (CK_ULONG i = 0; i < n && *ntmpl < 8; i++) {
+    for (CK_ULONG i = 0; i < n && *ntmpl < 7; i++) {
         if (attrs[i].type == CKA_CLASS) {
             if (attrs[i].ulValueLen != sizeof(*cls)
                 || memcmp(attrs[i].pValue, cls, sizeof(*cls)) != 0)
@@ -183,6 +179,12 @@ int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
         }
         tmpl[(*ntmpl)++] = attrs[i];
     }
+    /* Session objects are ours (keycopy.c), or another process's fork
+     * leftovers: a URI names token objects.  Last, because a token such as
+     * SoftHSM2 tests the template in order on every object it holds, and
+     * every object is a token object: the label or id turns most away. */
+    tmpl[(*ntmpl)++] = (CK_ATTRIBUTE){ CKA_TOKEN, &token_object,
+                                       sizeof(token_object) };
     return 1;
 }
 

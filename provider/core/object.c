@@ -268,8 +268,8 @@ const char *hsmkey_object_desc(const struct hsmkey_object *obj)
 static CK_RV search_again(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
 {
     CK_BBOOL token_object = CK_TRUE; /* not our session copies (keycopy.c) */
-    CK_ATTRIBUTE tmpl[5] = { { CKA_TOKEN, &token_object, sizeof(CK_BBOOL) } };
-    CK_ULONG n = 1, count = 0;
+    CK_ATTRIBUTE tmpl[5];
+    CK_ULONG n = 0, count = 0;
     CK_OBJECT_HANDLE *found = NULL;
     CK_SESSION_HANDLE s;
     static const CK_ATTRIBUTE_TYPE keys[] = { CKA_CLASS, CKA_KEY_TYPE, CKA_ID,
@@ -283,6 +283,8 @@ static CK_RV search_again(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
         if (v != NULL)
             tmpl[n++] = (CK_ATTRIBUTE){ keys[i], (void *)v, len };
     }
+    /* Last: the id and label turn most objects away first (find.c). */
+    tmpl[n++] = (CK_ATTRIBUTE){ CKA_TOKEN, &token_object, sizeof(CK_BBOOL) };
     if (!hsmkey_token_session_get(obj->tok, &s))
         return CKR_FUNCTION_FAILED;
     rv = hsmkey_token_find_handles(obj->tok, s, tmpl, n, &found, &count);
