@@ -135,6 +135,12 @@ struct hsmkey_lent {
 /* session.c: empty the pool; close_sessions: C_CloseSession each first. */
 void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions);
 
+/* attrs.c: the attributes worth caching of object h, their values
+ * allocated, appended to attrs (at most cap); 0 only when out of memory. */
+int hsmkey_attrs_read(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
+                      CK_OBJECT_HANDLE h, CK_ATTRIBUTE *attrs, size_t cap,
+                      CK_ULONG *nattrs);
+
 /* object.c */
 struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
                                         CK_SESSION_HANDLE s,
