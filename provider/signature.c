@@ -30,6 +30,7 @@ static void reset(struct hkprov_sig_ctx *ctx)
     else
         EVP_PKEY_CTX_free(ctx->vctx);
     ctx->mdctx = NULL;
+    ctx->md_spent = 0;
     ctx->vmd = NULL;
     ctx->vctx = NULL;
 }
@@ -153,12 +154,24 @@ int hkprov_sig_digest_sign_init(void *vctx, const char *mdname,
     return ctx->mdctx != NULL && EVP_DigestInit_ex2(ctx->mdctx, ctx->md, NULL);
 }
 
+/* The hash, started over if a one-shot signature finalized it: only a
+ * context that signs again pays for that, not every signature. */
+static int hash_ready(struct hkprov_sig_ctx *ctx)
+{
+    if (ctx->mdctx == NULL)
+        return 0;
+    if (ctx->md_spent && !EVP_DigestInit_ex2(ctx->mdctx, NULL, NULL))
+        return 0;
+    ctx->md_spent = 0;
+    return 1;
+}
+
 int hkprov_sig_digest_sign_update(void *vctx, const unsigned char *data,
                                   size_t datalen)
 {
     struct hkprov_sig_ctx *ctx = vctx;
 
-    return ctx->mdctx != NULL && EVP_DigestUpdate(ctx->mdctx, data, datalen);
+    return hash_ready(ctx) && EVP_DigestUpdate(ctx->mdctx, data, datalen);
 }
 
 int hkprov_sig_digest_sign_final(void *vctx, unsigned char *sig,
@@ -173,6 +186,8 @@ int hkprov_sig_digest_sign_final(void *vctx, unsigned char *sig,
         return 0;
     if (sig == NULL) /* size query: the hash must stay open */
         return ctx->family->sign(ctx, NULL, siglen, 0, NULL, 0);
+    if (!hash_ready(ctx))
+        return 0;
     if (!EVP_DigestFinal_ex(ctx->mdctx, dgst, &dlen))
         return 0;
     ok = ctx->family->sign(ctx, sig, siglen, sigsize, dgst, dlen);
@@ -184,8 +199,8 @@ int hkprov_sig_digest_sign_final(void *vctx, unsigned char *sig,
  * EVP_DigestSign prefers a provider's one-shot and otherwise signs through
  * EVP_DigestSignFinal, which in OpenSSL 3.0 first duplicates the whole
  * context (our dupctx, a hash copy and a PKEY_CTX) on every signature: TLS
- * and most applications sign this way.  The hash is restarted afterwards so
- * the context can sign again, as it could before.
+ * and most applications sign this way.  The context can sign again, as it
+ * could before: hash_ready() starts the spent hash over when it does.
  */
 int hkprov_sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen,
                            size_t sigsize, const unsigned char *tbs,
@@ -198,9 +213,10 @@ int hkprov_sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen,
         return 0;
     if (sig == NULL)
         return hkprov_sig_digest_sign_final(ctx, NULL, siglen, 0);
-    ok = EVP_DigestUpdate(ctx->mdctx, tbs, tbslen)
+    ok = hkprov_sig_digest_sign_update(ctx, tbs, tbslen)
          && hkprov_sig_digest_sign_final(ctx, sig, siglen, sigsize);
-    return EVP_DigestInit_ex2(ctx->mdctx, NULL, NULL) && ok;
+    ctx->md_spent = 1;
+    return ok;
 }
 
 /* Verification never touches the token: it runs on the public half. */

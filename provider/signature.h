@@ -31,6 +31,7 @@ struct hkprov_sig_ctx {
     int signing;          /* 1: sign on the token; 0: verify in software */
     EVP_MD *md;           /* NULL: none set */
     EVP_MD_CTX *mdctx;    /* digest-sign: the running hash */
+    int md_spent;         /* mdctx was finalized by a one-shot signature */
     int pad;              /* RSA_PKCS1_PADDING, RSA_PKCS1_PSS_PADDING, ... */
     int saltlen;          /* RSA_PSS_SALTLEN_* or a length */
     EVP_MD *mgf1;         /* NULL: same as md */
