@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * asymcipher_rsa.c - RSA decryption with the token key: PKCS#1 v1.5
  * (CKM_RSA_PKCS), OAEP (CKM_RSA_PKCS_OAEP) and raw (CKM_RSA_X_509).

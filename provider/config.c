@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * config.c - the provider's settings: the keys of its openssl.cnf section,
  * with environment overrides for tests and containers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * decoder.c - key-reference files: a PEM "PKCS#11 PROVIDER URI" block
  * becomes the token key it names, so PEM_read_bio_PrivateKey(),

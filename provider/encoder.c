@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * encoder.c - writing a token key as a key-reference file, so that
  * `openssl pkey -in 'pkcs11:...' -out ref.pem` and PEM_write_PrivateKey()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * errors.c - the provider's sink for err.h: errors go to the application's
  * error queue through the core's upcalls, so `openssl`, nginx, curl and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * exchange_ecdh.c - static ECDH with a token EC key, for programs that use
  * it (TLS itself uses ephemeral keys in the default provider).  The peer's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * key.c - the provider's key object: a reference to a private key on the
  * token plus its public half as a software key in another provider.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keymgmt.c - key management for RSA and EC keys on the token.
  *

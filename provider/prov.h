@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov.h - what the provider's files share: the provider context, the key
  * object, the dispatch tables and the algorithm names (one place).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provider.c - OSSL_provider_init: the entry point OpenSSL calls when
  * openssl.cnf (or -provider hsmkey) loads hsmkey.so.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rsa_tls_padding.c - the premaster secret of TLS 1.2's RSA key exchange.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature.c - the signature context: lifecycle, digests, and software
  * verification.  Parameters are in signature_params.c; the token

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature.h - the signature context shared by the RSA and ECDSA families.
  *

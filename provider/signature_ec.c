@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature_ec.c - ECDSA on the token (CKM_ECDSA over a software digest);
  * the token's r||s becomes the DER ECDSA-Sig-Value OpenSSL and TLS expect.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature_eddsa.c - Ed25519 and Ed448 on the token (CKM_EDDSA).  EdDSA
  * hashes inside the algorithm, so only the one-shot digest-sign calls exist

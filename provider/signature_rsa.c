@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * signature_rsa.c - RSA signatures on the token: PKCS#1 v1.5 over a
  * DigestInfo built in software (CKM_RSA_PKCS), PSS over a software digest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store.c - the OSSL_STORE loader for pkcs11: URIs.
  *

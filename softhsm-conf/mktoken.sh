@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # mktoken.sh DIR [LABEL] -- create a throwaway SoftHSM2 token in DIR.
 #
 # Writes, all under DIR (nothing goes to the system's SoftHSM store):

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/demo.sh -- hsmkey end to end on a fresh Debian 12 machine:
 # installs what is needed, builds, makes a throwaway SoftHSM2 token, two node
 # keys on it (hsmkey keygen), a dev CA on disk and a certificate per node

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/deps.sh -- install with apt-get what building, the demo and the tests
 # need on Debian 12 (run as root, or with sudo available).
 # HSMKEY_SKIP_APT=1 skips it (a machine set up by hand).

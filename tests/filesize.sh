@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/filesize.sh -- STYLE.md's size budget: lists C sources and headers
 # over 400 lines, fails when one is over 600 (generated and vendored files
 # excepted: none so far).

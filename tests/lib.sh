@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/lib.sh -- sourced by every integration test script (tests/*.sh).
 #
 # Gives each test a private temp dir ($T) with its own SoftHSM2 token

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """p11pub.py ID OUT.der < `pkcs11-tool --list-objects --type pubkey` output
 
 Writes the SubjectPublicKeyInfo (DER) of the EC public key object with

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # prov_always_auth.sh -- a key marked CKA_ALWAYS_AUTHENTICATE (PIV and
 # YubiKey signature slots): every signature needs the PIN again
 # (C_Login CKU_CONTEXT_SPECIFIC after C_SignInit); the provider gives it

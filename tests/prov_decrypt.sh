@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # prov_decrypt.sh -- software encrypts with the public key read off the
 # token (default provider only); the provider decrypts with the token key:
 # PKCS#1 v1.5 and OAEP with SHA-1 and SHA-256. Wrong key or wrong OAEP

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # prov_errors.sh -- bad input through the provider: each case fails with
 # openssl's normal status 1 (never a signal), and stderr carries an error
 # raised by the hsmkey provider that names the problem. The token PIN never

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # prov_load.sh -- the provider loads (from openssl.cnf and from the command
 # line), and keys and certificates come off the token through it equal to
 # what an independent tool (pkcs11-tool) reads.

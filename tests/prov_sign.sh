@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # prov_sign.sh -- sign through the provider with token keys, verify in
 # software with the default provider only (public keys read off the token
 # by pkcs11-tool): RSA PKCS#1 v1.5 and PSS, ECDSA on P-256/384/521, as

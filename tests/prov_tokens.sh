@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # prov_tokens.sh -- two tokens in one SoftHSM2 store, each with its own PIN:
 # a URI's pin-source wins for its token, a PIN meant for one token fails on
 # the other with CKR_PIN_INCORRECT, a URI matching keys on both tokens is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/run-all.sh -- install what is needed (apt-get), build, and run every
 # test twice: the normal build (build/) and a build with AddressSanitizer and
 # UBSan (build-asan/, `meson test --setup asan`). A skipped test counts as a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/tls_lib.sh -- openssl s_server/s_client helpers for tls_*.sh,
 # sourced after lib.sh. Certificates are $T/NAME.pem (make_cert); the
 # client trusts $T/ca.pem and checks the name server.test.

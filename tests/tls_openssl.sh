@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tls_openssl.sh -- openssl s_server / s_client on 127.0.0.1 with keys on
 # the token: TLS 1.3 and 1.2, RSA and EC server keys; mutual TLS with both
 # keys on the token; and a client certificate from another CA refused.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tls_rsa_kx.sh -- TLS 1.2 with RSA key exchange (cipher AES128-GCM-SHA256,
 # in OpenSSL's default list): the server's token key decrypts the
 # premaster secret, which libssl asks for with the TLS padding mode

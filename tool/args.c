@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * args.c - command-line options: the global ones (accepted before or after
  * the command name) and a small table-driven parser for each command's own.

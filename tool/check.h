@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check.h - the items of `hsmkey check` (SPEC.md) as functions over
  * libcrypto objects.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_cert.c - item names, results, and reading the certificate and CA
  * files for `hsmkey check` (the `cert` item).

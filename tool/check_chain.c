@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_chain.c - the `chain` item: the node certificate verifies to a root
  * CA of --ca, with intermediates from either file.

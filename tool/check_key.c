@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_key.c - the items about the token key: key-match (same public key
  * as the certificate), key-proof (the token really holds its private half)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_tls.c - the items about what TLS peers will accept the certificate
  * for: eku, key-usage, validity and host.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_check.c - `hsmkey check`: gathers the certificate, the CA file and
  * the token key, runs the items of check.h in SPEC order and prints one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_config.c - `hsmkey config`: a complete openssl.cnf that loads the
  * hsmkey.so belonging to this hsmkey, with the PKCS#11 module and PIN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_csr.c - `hsmkey csr`: a PKCS#10 request for a token key, signed on
  * the token through the hsmkey provider (the path a TLS server takes).

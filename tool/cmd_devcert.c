@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_devcert.c - `hsmkey devcert`: development node certificates without
  * a real CA.  A dev CA (EC P-256, key on disk, mode 0600) is made in

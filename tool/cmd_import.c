@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_import.c - `hsmkey import`: an on-disk private key (PEM or DER,
  * PKCS#8 or traditional, encrypted or not) created on the token as a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_keygen.c - `hsmkey keygen`: a key pair generated on the token, the
  * private key sensitive and never extractable; prints its URI and, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_keyref.c - `hsmkey keyref --key URI --out REF.pem`: a key-reference
  * file (a PEM file holding only the URI) that programs load as if it were

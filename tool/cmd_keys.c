@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_keys.c - `hsmkey keys --token LABEL`: the keys and certificates on a
  * token.  Public keys and certificates are listed without a PIN; private

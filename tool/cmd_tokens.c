@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_tokens.c - `hsmkey tokens`: every slot of the module(s), with its
  * token's label, serial, manufacturer, model and flags; slots without an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * commands.h - the command handlers and their --help texts (one file
  * tool/cmd_<name>.c each); the table that names them is in main.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* devca.c - the development CA of `hsmkey devcert` (see devca.h). */
 #include <errno.h>
 #include <fcntl.h>

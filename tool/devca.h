@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devca.h - the development CA of `hsmkey devcert`: DIR/ca.pem and its key
  * DIR/ca.key (EC P-256, mode 0600), made on first use and reused after.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * key.c - the key a --key argument names (a pkcs11: URI or a key-reference
  * file), found through the core or loaded through the hsmkey provider.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * login.c - picking the token a command works on, and its PIN: from
  * --pin-source or HSMKEY_PIN_SOURCE, else asked on the terminal without

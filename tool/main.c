@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c - the hsmkey command table and the one path from argv to an exit
  * code: global options, the command's setup, its handler, and the errors

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * newkey.c - what keygen and import print once a key is on the token: its
  * URI on stdout (or a JSON object), a one-line account on stderr, and the

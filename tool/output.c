@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * output.c - what commands print: aligned text tables, "name: value"
  * records, and JSON (a streaming writer with correct escaping).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * table.c - rows under named columns, printed as an aligned text table, as
  * "name: value" records, or as JSON keyed by the lower-case column names.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool.c - the setup every command shares: the PKCS#11 core for token
  * management, and an OpenSSL library context with the hsmkey provider for

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tool.h - what every hsmkey command shares: the context main.c sets up,
  * exit codes, option parsing, output, token and key helpers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x509util.c - subject, SAN and usage extensions of node certificates and
  * requests (see x509util.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * x509util.h - what `hsmkey csr` and `hsmkey devcert` both put into a node
  * certificate: subject, SAN, Extended Key Usage and a Key Usage that fits

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* ckr.h - the one table of PKCS#11 return value names. */
 #ifndef HSMKEY_CKR_H
 #define HSMKEY_CKR_H

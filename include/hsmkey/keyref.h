@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyref.h - the key-reference file: a PEM file that holds only a pkcs11:
  * URI, in the format latchset/pkcs11-provider writes, so files move freely

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * p11.h - the PKCS#11 core shared by hsmkey.so and the hsmkey CLI.
  *

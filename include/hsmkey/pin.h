@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pin.h - PIN sources and the buffer a PIN lives in.
  *

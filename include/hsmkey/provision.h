@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provision.h - putting keys on a token and describing what is there: key
  * generation and import (the hsmkey CLI's keygen / import), the slot list

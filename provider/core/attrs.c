@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * attrs.c - the attributes of a found object, read once: everything the hot
  * path and the public-key side need, so a signature costs no

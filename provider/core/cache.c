@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache.c - results of URI searches, so a server that loads the same key
  * again (every worker, every reload, every new SSL_CTX) asks the token

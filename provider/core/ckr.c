@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ckr.c - the one table of CKR_* names (PKCS#11 v2.40, plus the v3.0 values
  * when the pkcs11.h in use defines them) and a table of the mechanisms hsmkey

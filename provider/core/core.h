@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * core.h - internals shared by the files of the PKCS#11 core (not a public
  * header: the core's promises are in include/hsmkey/p11.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * derive.c - ECDH with a token EC key (CKM_ECDH1_DERIVE): the shared
  * secret is derived into a short-lived session object, read once and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ecdsa.c - PKCS#11 returns an ECDSA signature as r||s (two big-endian
  * halves of the order's size); X.509, TLS and OpenSSL callers expect the DER

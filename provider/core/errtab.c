@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * errtab.c - the reason table: one string and one exit class per
  * enum hsmkey_reason, shared by the provider's reason strings and the CLI's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * import.c - a software private key created on the token (C_CreateObject)
  * as a sensitive, non-extractable private key object, with its public key

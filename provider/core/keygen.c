@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keygen.c - a key pair generated on the token (C_GenerateKeyPair), never
  * extractable, with usage flags fitting its type: RSA sign + decrypt, EC

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyinfo.c - a key or certificate object's type and size/curve, from the
  * attributes read at find time (listings need no extra token call).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keyref.c - the key-reference file, byte-compatible with what
  * latchset/pkcs11-provider writes:

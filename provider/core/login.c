@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * login.c - log in to a token once, with the PIN meant for it.
  *

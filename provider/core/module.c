@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * module.c - the core object: configuration, lazy module start, fork and
  * exit handling.

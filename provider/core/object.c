@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * object.c - a found token object and the attributes read once at find time.
  *

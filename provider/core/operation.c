@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * operation.c - the hot path: one private-key operation on the token.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * pin.c - pin sources ("file:PATH", "env:NAME") and the buffer a PIN lives
  * in.  The PIN is copied exactly once, into a struct hsmkey_pin in pages of

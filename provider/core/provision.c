@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provision.c - the steps around putting a key pair on a token, shared by
  * key generation (keygen.c) and import (import.c): templates, the search

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provision_int.h - what provision.c (key generation) and import.c (key
  * import) share: attribute templates and the steps around creating a key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * secmem.h - memory for secrets (PINs): whole pages of their own, left out
  * of core dumps, kept out of swap where the memory lock limit allows, and

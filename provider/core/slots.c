@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * slots.c - every slot of the started modules, with or without a token,
  * for `hsmkey tokens` (the token list of token.c keeps initialized tokens

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * token.c - slots and tokens: discovery at module start, matching a URI
  * against token, slot and module attributes.

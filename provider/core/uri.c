@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * uri.c - RFC 7512 URIs, parsed by p11-kit.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # bench.sh HSMKEY_BENCH [ARGS...] - run the benchmark on a throwaway
 # SoftHSM2 token: signing rates, handshakes, load times, then token calls
 # per signature with the provider on the counting shim (tests/p11shim).

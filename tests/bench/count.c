@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * count.c - token calls per signature on the hot path, counted by the test
  * shim module (tests/p11shim) that the provider is configured to load in

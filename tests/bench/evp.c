@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * evp.c - signing as applications do: EVP_DigestSign with SHA-256 (none for
  * EdDSA) on a key loaded by URI through the provider, or on a software key.

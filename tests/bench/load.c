@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * load.c - time to load a key by URI.  Cold runs in a fresh process (this
  * program re-executed with --load-once), warm repeats the load here.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * main.c - hsmkey-bench: signing rates (raw PKCS#11, provider, software) at
  * 1, 2 and 4 threads, TLS 1.3 handshakes, key load times and token calls

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prepared.c - a software key signing with everything prepared once per
  * thread (the context, the padding, the digest): the signature alone.

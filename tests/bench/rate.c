@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * rate.c - timing: nthreads threads run one operation in a loop for a
  * fixed time; the round's rate is all their operations over the wall time.

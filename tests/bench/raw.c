@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * raw.c - the token's own signing rate: C_SignInit + C_Sign straight to the
  * module, one session per thread, the digest (or DigestInfo) prepared once.

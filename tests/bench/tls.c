@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tls.c - full TLS 1.3 handshakes per second in one process, client and
  * server over a memory BIO pair, so the figure is CPU and token work only.

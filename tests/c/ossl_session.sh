@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # ossl_session.sh MODE URI DIR - the real openssl CLI through the provider,
 # as the integration tests use it, for tests/c/valgrind.sh (run through
 # run.sh, which makes the token, the openssl.cnf and DIR):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_faults.c - token faults through the provider, in one process: a
  * server's key loaded by URI, EVP_DigestSign, and the fault-injecting shim

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_faults.h - shared by prov_faults.c (one thread) and prov_faults_mt.c
  * (threads): the key under test and the figures of the run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_faults_load.c - how a first key load reads the key's attributes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_faults_mt.c - token faults while several threads sign with one key
  * (prov_faults.c has the one-thread cases and the environment).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_faults_pin.c - a PIN the token refused is never offered again
  * (real tokens lock after a few wrong PINs), whether the refusal is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_fork.c - a token key used across fork(), through the provider
  * loaded by OPENSSL_CONF (as nginx, Python and other pre-forking servers

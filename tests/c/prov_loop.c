@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_loop.c - a long-running signer, as a server signs handshakes: one
  * key, one signature after another, until told to stop, whatever happens

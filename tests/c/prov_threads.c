@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_threads.c - many threads signing through the provider at once, as a
  * threaded TLS server does, each signature verified in software.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_util.c - helpers of the tests/c programs (prov_util.h).
  */

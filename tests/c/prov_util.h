@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * prov_util.h - helpers shared by the C test programs of tests/c: load a
  * token key by URI through the provider that OPENSSL_CONF activates, sign

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # remote_token.sh LOOP -- a token used remotely, as containers and network
 # HSMs are: `p11-kit server` (Debian's p11-kit) serves the SoftHSM2 module
 # on a unix socket, and the provider's PKCS#11 module is p11-kit-client.so.

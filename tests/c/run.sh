@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # run.sh [OPTIONS] PROGRAM MODE [ARGS...] - run a tests/c program against a
 # fresh throwaway token (softhsm-conf/mktoken.sh), once per key:
 #     PROGRAM MODE URI ARGS...

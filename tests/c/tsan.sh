@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tsan.sh [BUILD-DIR] -- the thread tests under ThreadSanitizer.
 #
 #   tests/c/tsan.sh              # build-tsan/ next to build/

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # valgrind.sh [BUILD-DIR] -- memcheck over the fault, fork and thread tests
 # and the real openssl CLI through the provider (ossl_session.sh: a
 # certificate, a signature, a decryption, a TLS 1.3 handshake)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/check/check_lib.sh -- sourced by the tests of `hsmkey check`, `csr`
 # and `devcert`, after tests/lib.sh (private token in $T, asserts, PIN scan
 # of every file under $T on exit).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cli_check.sh -- `hsmkey check` on node certificates for token keys: a good
 # one, one for another key, EKU, dates, --host, --json, and the details a
 # person acts on.

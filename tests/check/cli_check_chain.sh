@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cli_check_chain.sh -- `hsmkey check` with a chain through an intermediate
 # CA: the intermediate in --ca or in the certificate file, missing, or only
 # the intermediate trusted; a re-made CA of the same name.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cli_check_errors.sh -- exit codes of `hsmkey check`: 2 for bad arguments
 # and unreadable or malformed files, 3 when the token key cannot be reached
 # (the file-only items still printed); the PIN never in any output.

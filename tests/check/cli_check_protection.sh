@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cli_check_protection.sh -- key-protection of `hsmkey check`: a key made
 # extractable on the token, and a software key written to the token, are
 # flagged; keys made never-extractable pass.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cli_csr.sh -- `hsmkey csr`: requests signed on the token verify with the
 # default provider alone, carry the token key's public key, the subject,
 # SAN, EKU serverAuth+clientAuth and a Key Usage that fits the key.

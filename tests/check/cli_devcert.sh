@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # cli_devcert.sh -- `hsmkey devcert`: a dev CA made once in --ca-dir (key
 # mode 0600), node certificates for token keys that openssl verifies against
 # it, with serverAuth+clientAuth and the SAN asked for; `hsmkey check`

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fixtures.c - see fixtures.h. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fixtures.h - certificates for the check rules, made with libcrypto at
  * test time: no files in the tree to expire, and every date is relative to

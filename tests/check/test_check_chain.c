@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_check_chain.c - the cert, chain, key-match and key-proof items of
  * `hsmkey check` on certificates and software keys made at test time (the

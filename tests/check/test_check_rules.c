@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_check_rules.c - the certificate rules of `hsmkey check` (eku,
  * key-usage, validity, host, key-protection) on certificates made at test

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmkey config: a complete openssl.cnf naming this build's hsmkey.so by
 # absolute path, with the module and PIN source given; openssl works with
 # it alone; --out, --json, --help documents every key.

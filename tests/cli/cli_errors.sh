@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The CLI as a whole: --help and --version, global options before and after
 # the command, usage errors (2) and token errors (3) with a message naming
 # the culprit, and key loading through the provider (tool_load_key) by URI

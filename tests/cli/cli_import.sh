@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmkey import: RSA, EC and Ed25519 keys in PEM and DER, PKCS#8 and
 # traditional, encrypted with --passin file:/env:; the token key is
 # sensitive and not extractable, matches the file, signs; the file is left

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmkey keygen: every key type, attributes checked with pkcs11-tool, the id
 # derived from the public key, key-reference files that the provider loads
 # and signs with, --id, --force, --json, and the refusals.

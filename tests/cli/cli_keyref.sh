@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmkey keyref: the file's exact format (PEM label, DER SEQUENCE, desc),
 # the provider loads it as the key, copying a reference file, --json, and
 # refusals (pin-value, no object, malformed URI).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmkey keys: the mktoken.sh objects with their attributes, in text and
 # JSON; without a PIN the visible objects only, with a note; the listed
 # URIs work with the provider; errors.

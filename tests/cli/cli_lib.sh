@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tests/cli/cli_lib.sh -- sourced by the CLI tests after tests/lib.sh.
 #
 #   hk ARGS...            the hsmkey CLI with --module of the test token;

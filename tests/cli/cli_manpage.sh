@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The man page (tool/hsmkey.1) against the CLI's own --help: every command
 # and every option a --help text names is documented there, and the page
 # renders without warnings.

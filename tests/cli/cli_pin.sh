@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # PINs and passphrases typed at a terminal: asked without echo, once per
 # run, never printed; used by the core (keys, keygen) and handed to the
 # provider inside the in-memory URI (csr).  Wrong and empty answers.

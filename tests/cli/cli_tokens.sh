@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # hsmkey tokens: slots and tokens in text and JSON, global options before
 # and after the command, module from the environment, module errors.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"

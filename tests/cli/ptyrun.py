@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """ptyrun.py ANSWER-FILE CMD...: run CMD on a pseudo-terminal (so hsmkey
 asks for secrets without echo) and type the lines of ANSWER-FILE, one per
 prompt ("PIN for token '...': " or "Passphrase for ...: ").  The secrets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_cli_args.c - the CLI's option parsing (tool/args.c) and the one
  * mapping from queued errors to exit codes (tool/errors.c).  Errors land

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_output_json.c - the CLI's JSON writer and tables (tool/output.c,
  * tool/table.c): escaping, nesting, misuse, and the text/JSON forms of a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_args.c - the hsmkey command line: argv (the input split at NUL
  * bytes) through the global option parser and the option parser of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_check.c - certificates and chains as `hsmkey check` reads them
  * (tool/check.h): the input is written to a file and read as --cert (PEM

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_config.c - the provider's two settings, pkcs11-module and
  * pin-source (the input split at its first NUL), on the way they travel:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_json.c - decodes what tool_json_escape() wrote, the way a JSON
  * parser would, and compares (fuzz_json.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fuzz_json.h - a check of tool_json_escape() (tool/output.c) on one string. */
 #ifndef HSMKEY_FUZZ_JSON_H
 #define HSMKEY_FUZZ_JSON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_keyref.c - key-reference files (include/hsmkey/keyref.h), as the
  * provider's decoders and the CLI's --key read them: the input as DER, as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_pin.c - pin sources (include/hsmkey/pin.h) as openssl.cnf, the
  * environment, a URI's pin-source or --pin-source give them:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_pin_file.c - what a pin source holds: the input is written to a
  * file of this target's own directory and resolved as file:PATH, set as an

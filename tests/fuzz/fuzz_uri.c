@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_uri.c - pkcs11: URIs as the provider receives them (the store's
  * open, the URI inside a key-reference file, the CLI's --key):

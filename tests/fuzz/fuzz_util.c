@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_util.c - the err.h sink and the input and file helpers of the fuzz
  * targets (fuzz.h).

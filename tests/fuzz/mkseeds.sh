@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/fuzz/mkseeds.sh [HSMKEY] -- write the seed corpus of every fuzz
 # target into tests/fuzz/corpus/<target>/: small inputs that each reach one
 # path (valid, and each kind of bad input), certificates made here with the

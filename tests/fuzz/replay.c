@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay.c - main() for a fuzz target outside libFuzzer: every file given,
  * or every file in every directory given, is fed once to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tests/fuzz/run.sh -- build the fuzz targets with clang and libFuzzer, and
 # run them.
 #

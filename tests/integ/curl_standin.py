@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """curl_standin.py -- takes curl's place under the `asan` test setup.
 
 Debian 12's curl cannot start with an ASan runtime preloaded (it hangs in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash disable=SC2034
 # tests/integ/integ.sh -- sourced by the integration tests in tests/integ/.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # keyref_errors.sh -- bad key-reference files in the programs people run:
 # garbage, empty, truncated (cut-off PEM; armoured but cut-off DER), a
 # description other than the SPEC's, a reference to a key that is not on

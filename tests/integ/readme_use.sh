@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # readme_use.sh -- runs the snippets of README.md's "Use it with…" section,
 # so the documentation is tested, not only written. Each snippet follows a
 # `<!-- test: NAME -->` line; this test takes it as it is, swaps its paths

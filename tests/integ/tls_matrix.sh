@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tls_matrix.sh -- the openssl CLI (s_server / s_client), mutual TLS on
 # 127.0.0.1, TLS 1.3 and TLS 1.2, for every key type the token holds for a
 # node: RSA 2048/3072/4096, EC P-256/P-384/P-521 and Ed25519. Each type is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tls_nginx.sh -- Debian's nginx serving HTTPS on 127.0.0.1 with its private
 # keys on the token (ssl_certificate_key = key-reference files, an RSA and an
 # EC P-256 key), ssl_verify_client on with a dev CA; curl (linked with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tls_node.sh -- Node.js https server and client, mutual TLS on 127.0.0.1,
 # each `key` read with fs.readFileSync() from a key-reference file; the
 # provider loaded by Node from the `nodejs_conf` section of OPENSSL_CONF.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tls_peer.js -- an https server or client with mutual TLS on Node.js.
 //
 // The private key is fs.readFileSync(keyFile): in the tests a key-reference

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tls_peer.py -- a mutual-TLS server or client on Python's ssl module.
 
 The private key is whatever load_cert_chain() is given: in the tests a

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # tls_python.sh -- Python's ssl module, server and client, mutual TLS on
 # 127.0.0.1 with both private keys on the token, each named by a
 # key-reference file handed to SSLContext.load_cert_chain(). The provider

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* control.c -- where the fault rules of hsmkey-p11shim.so come from, and the
  * poller thread.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* counts.c -- per-function call counters of hsmkey-p11shim.so and the counts
  * file.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* effects.c -- what an injected failure does to the real token, so the state
  * the application sees stays what a real token would show after it:
  *

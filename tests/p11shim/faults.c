@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* faults.c -- fault rules of hsmkey-p11shim.so: parsing and matching.
  *
  * A rule is FUNC:ACTION[:OPTION]... (the grammar is in the README):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* fns.h -- the one table of the PKCS#11 2.40 functions the shim serves.
  *
  * An X-macro list: each user defines SHIM_FN and SHIM_OWN, includes this file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* p11shim.h -- in-process API of hsmkey-p11shim.so, the fault-injecting,
  * call-counting PKCS#11 module of the hsmkey tests (tests/p11shim/README).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sessions.c -- the sessions hsmkey-p11shim.so has seen opened, the ones an
  * injected fault invalidated, and the slots whose token it made "go away".
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shim.c -- hsmkey-p11shim.so: a PKCS#11 module for the hsmkey tests that
  * forwards every call to a real module, counts the calls and injects the
  * faults it is told to (tests/p11shim/README).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shim.h -- internal interface between the files of hsmkey-p11shim.so.
  * The public side (for tests and the benchmark) is p11shim.h.
  */

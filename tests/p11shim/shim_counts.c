@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shim_counts.c -- drives hsmkey-p11shim.so directly through dlopen and its
  * function list, and checks its counters, fault rules and effects.
  *

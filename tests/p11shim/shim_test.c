@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shim_test.c -- helpers of shim_counts: the shim loaded by dlopen, a
  * session on the test token, signing with rsa-key, the control file.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* shim_test.h -- helpers shared by the shim_counts test program. */
 #ifndef HSMKEY_P11SHIM_SHIM_TEST_H
 #define HSMKEY_P11SHIM_SHIM_TEST_H

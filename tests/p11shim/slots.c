@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* slots.c -- the calls of hsmkey-p11shim.so that see slots, tokens and
  * session lifetimes, written by hand rather than generated.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # test_shim.sh MODE -- tests of hsmkey-p11shim.so itself, on a throwaway
 # SoftHSM2 token (tests/lib.sh).
 #   cli         drive the shim with pkcs11-tool: counts, faults, stall,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * err_capture.c - implements the err.h sink for unit tests.  The core
  * library leaves it undefined so each binary chooses; here it records the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * err_capture.h - the unit tests' sink for err.h: it keeps what the last
  * hsmkey_raise() said, so a test can assert the reason and the text.

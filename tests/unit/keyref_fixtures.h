@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* keyref_fixtures.h - PEM made by other tools, for test_keyref.c only. */
 #ifndef HSMKEY_TEST_KEYREF_FIXTURES_H
 #define HSMKEY_TEST_KEYREF_FIXTURES_H

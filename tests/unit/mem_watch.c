@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mem_watch.c - see mem_watch.h.  Each block carries its size in a header so
  * the free hook knows how far to look.  New blocks are filled with 0xa5 so

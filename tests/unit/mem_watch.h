@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mem_watch.h - libcrypto allocator hooks that let a test see what a block
  * held at the moment it was freed, to prove a secret was wiped first.

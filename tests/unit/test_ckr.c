@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_ckr.c - CKR_* and CKM_* names. */
 #include <limits.h>
 #include <setjmp.h>

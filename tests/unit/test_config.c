@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_config.c - the provider's settings from its openssl.cnf section
  * (through the core's get_params upcall, faked here) and the environment

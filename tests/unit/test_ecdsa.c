@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_ecdsa.c - token r||s to DER ECDSA-Sig-Value. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_errtab.c - the reason table: strings, exit classes, bad values. */
 #include <limits.h>
 #include <setjmp.h>

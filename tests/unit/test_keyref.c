@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* test_keyref.c - the key-reference DER/PEM codec. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_pin.c - pin sources and the PIN buffer's contents (its memory:
  * test_pin_memory.c).

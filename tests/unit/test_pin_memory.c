@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_pin_memory.c - where a PIN lives: wiped before its memory is given
  * back, left out of core dumps, zeroed in a forked child.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_rsa_tls.c - the TLS premaster check: a well-formed block gives the
  * premaster, anything else gives 48 random bytes and no error (RFC 5246

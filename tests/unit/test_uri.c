@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * test_uri.c - RFC 7512 URIs as the provider receives them: what parses,
  * what is refused (and that the refusal names the culprit), and the
