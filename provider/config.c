@@ -1,15 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * config.c - the provider's settings: the keys of its openssl.cnf section,
- * with environment overrides for tests and containers.
+ * config.c - the provider's settings: the keys of its openssl.cnf section
+ * (one table), with environment overrides for tests and containers.  The
+ * environment is the last word, as in containers and systemd units; it is
+ * read with secure_getenv, so a setuid program ignores its caller's.
  *
- *   pkcs11-module  PKCS#11 module path; HSMKEY_PKCS11_MODULE overrides it;
- *                  neither: every module registered with p11-kit.
- *   pin-source     file:PATH or env:NAME; a URI's own pin-value/pin-source
- *                  wins, HSMKEY_PIN_SOURCE is used when neither is set.
- *   session-copies yes (default) or no: sign with a session-object copy of
- *                  each key, made inside the token (see core/keycopy.c).
+ *   pkcs11-module   PKCS#11 module path (HSMKEY_PKCS11_MODULE); neither:
+ *                   every module registered with p11-kit.
+ *   pin-source      file:PATH or env:NAME; HSMKEY_PIN_SOURCE comes first,
+ *                   and a URI's own pin-value/pin-source before both (the
+ *                   core resolves the order at login).
+ *   session-copies  auto (default), yes or no: sign with a session-object
+ *                   copy of each key per session (core/object.c).
+ *   max-sessions    at most this many sessions per token (default: the
+ *                   token's own limit).
+ *   session-wait    seconds a signer waits for a session when all are busy
+ *                   (default 10).
+ *
+ * A value that makes no sense stops the provider from loading, naming the
+ * key: a typo must not silently fall back to a default.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_dispatch.h>
@@ -18,41 +29,139 @@
 
 #include "prov.h"
 
-static int dup_setting(char **dst, const char *value)
+static int set_string(struct hkprov_ctx *ctx, char **dst, const char *key,
+                      const char *value)
 {
+    (void)ctx;
+    (void)key;
+    OPENSSL_free(*dst);
+    *dst = NULL;
     if (value == NULL || *value == '\0')
         return 1;
     *dst = OPENSSL_strdup(value);
+    if (*dst == NULL)
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
     return *dst != NULL;
 }
+
+static int set_module(struct hkprov_ctx *ctx, const char *key,
+                      const char *value)
+{
+    return set_string(ctx, &ctx->module_path, key, value);
+}
+
+static int set_pin_source(struct hkprov_ctx *ctx, const char *key,
+                          const char *value)
+{
+    return set_string(ctx, &ctx->pin_source, key, value);
+}
+
+static int set_copies(struct hkprov_ctx *ctx, const char *key,
+                      const char *value)
+{
+    static const struct {
+        const char *word;
+        enum hsmkey_copies mode;
+    } words[] = {
+        { "auto", HSMKEY_COPIES_AUTO }, { "yes", HSMKEY_COPIES_ON },
+        { "1", HSMKEY_COPIES_ON },      { "true", HSMKEY_COPIES_ON },
+        { "no", HSMKEY_COPIES_OFF },    { "0", HSMKEY_COPIES_OFF },
+        { "false", HSMKEY_COPIES_OFF },
+    };
+
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strcmp(value, words[i].word) == 0) {
+            ctx->session_copies = words[i].mode;
+            return 1;
+        }
+    }
+    hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s = %.32s: expected auto, yes or "
+                 "no", key, value);
+    return 0;
+}
+
+static int parse_count(const char *key, const char *value, unsigned long max,
+                       unsigned long *out)
+{
+    char *end;
+    unsigned long n;
+
+    errno = 0;
+    n = strtoul(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || value[0] == '-'
+        || n > max) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s = %.32s: expected a whole "
+                     "number from 0 to %lu", key, value, max);
+        return 0;
+    }
+    *out = n;
+    return 1;
+}
+
+static int set_max_sessions(struct hkprov_ctx *ctx, const char *key,
+                            const char *value)
+{
+    return parse_count(key, value, 100000, &ctx->max_sessions);
+}
+
+static int set_session_wait(struct hkprov_ctx *ctx, const char *key,
+                            const char *value)
+{
+    unsigned long s;
+
+    if (!parse_count(key, value, 3600, &s))
+        return 0;
+    ctx->session_wait_ms = (long)s * 1000;
+    return 1;
+}
+
+/* The one table of configuration keys. */
+static const struct config_key {
+    const char *key;
+    const char *env; /* overrides the file when set and not empty */
+    int (*set)(struct hkprov_ctx *ctx, const char *key, const char *value);
+} config_keys[] = {
+    { HKPROV_CFG_PKCS11_MODULE, "HSMKEY_PKCS11_MODULE", set_module },
+    /* HSMKEY_PIN_SOURCE is the core's to weigh against a URI's source. */
+    { HKPROV_CFG_PIN_SOURCE, NULL, set_pin_source },
+    { HKPROV_CFG_SESSION_COPIES, NULL, set_copies },
+    { HKPROV_CFG_MAX_SESSIONS, NULL, set_max_sessions },
+    { HKPROV_CFG_SESSION_WAIT, NULL, set_session_wait },
+};
+
+#define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
 int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
                        const OSSL_DISPATCH *in)
 {
     OSSL_FUNC_core_get_params_fn *get_params = NULL;
-    const char *module = NULL, *pin = NULL, *copies = NULL;
-    OSSL_PARAM params[4];
-    const char *env;
+    const char *values[NKEYS] = { NULL };
+    OSSL_PARAM params[NKEYS + 1];
 
+    ctx->session_copies = HSMKEY_COPIES_AUTO;
+    ctx->session_wait_ms = -1; /* the core's default */
     for (; in->function_id != 0; in++)
         if (in->function_id == OSSL_FUNC_CORE_GET_PARAMS)
             get_params = OSSL_FUNC_core_get_params(in);
-    params[0] = OSSL_PARAM_construct_utf8_ptr(HKPROV_CFG_PKCS11_MODULE,
-                                              (char **)&module, 0);
-    params[1] = OSSL_PARAM_construct_utf8_ptr(HKPROV_CFG_PIN_SOURCE,
-                                              (char **)&pin, 0);
-    params[2] = OSSL_PARAM_construct_utf8_ptr(HKPROV_CFG_SESSION_COPIES,
-                                              (char **)&copies, 0);
-    params[3] = OSSL_PARAM_construct_end();
+    for (size_t i = 0; i < NKEYS; i++)
+        params[i] = OSSL_PARAM_construct_utf8_ptr(config_keys[i].key,
+                                                  (char **)&values[i], 0);
+    params[NKEYS] = OSSL_PARAM_construct_end();
     if (get_params != NULL && !get_params(handle, params))
-        module = pin = copies = NULL;
-    ctx->session_copies = copies == NULL || !(strcmp(copies, "no") == 0
-                                              || strcmp(copies, "0") == 0
-                                              || strcmp(copies, "false") == 0);
-    if ((env = getenv("HSMKEY_PKCS11_MODULE")) != NULL && *env != '\0')
-        module = env;
-    return dup_setting(&ctx->module_path, module)
-           && dup_setting(&ctx->pin_source, pin);
+        memset(values, 0, sizeof(values));
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *env = config_keys[i].env != NULL
+                              ? secure_getenv(config_keys[i].env) : NULL;
+        const char *value = env != NULL && *env != '\0' ? env : values[i];
+
+        if (value != NULL
+            && !config_keys[i].set(ctx, env != NULL && *env != '\0'
+                                            ? config_keys[i].env
+                                            : config_keys[i].key,
+                                   value))
+            return 0;
+    }
+    return 1;
 }
 
 void hkprov_config_free(struct hkprov_ctx *ctx)

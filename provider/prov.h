@@ -28,6 +28,8 @@
 #define HKPROV_CFG_PKCS11_MODULE "pkcs11-module"
 #define HKPROV_CFG_PIN_SOURCE "pin-source"
 #define HKPROV_CFG_SESSION_COPIES "session-copies"
+#define HKPROV_CFG_MAX_SESSIONS "max-sessions"
+#define HKPROV_CFG_SESSION_WAIT "session-wait"
 
 struct hkprov_ctx {
     const OSSL_CORE_HANDLE *handle;
@@ -35,7 +37,9 @@ struct hkprov_ctx {
     struct hsmkey_core *core;
     char *module_path;
     char *pin_source;
-    int session_copies; /* sign with session-object copies: yes (1) / no */
+    enum hsmkey_copies session_copies;
+    unsigned long max_sessions; /* 0: the token's own limit */
+    long session_wait_ms;       /* -1: the core's default */
 };
 
 /* config.c: read the section and the environment overrides. */

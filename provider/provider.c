@@ -211,6 +211,11 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     if (ctx->core == NULL)
         goto err;
     hsmkey_core_set_session_copies(ctx->core, ctx->session_copies);
+    if (ctx->max_sessions != 0 || ctx->session_wait_ms >= 0)
+        hsmkey_core_set_sessions(ctx->core, ctx->max_sessions,
+                                 ctx->session_wait_ms >= 0
+                                     ? ctx->session_wait_ms
+                                     : HSMKEY_DEFAULT_SESSION_WAIT_MS);
     *out = prov_functions;
     *provctx = ctx;
     return 1;

@@ -6,11 +6,14 @@
  *  - Nothing touches the PKCS#11 module until the first call that needs a
  *    token (lazy C_Initialize with OS locking), so a program may load the
  *    provider and fork before it uses a key.
- *  - After fork() the child re-initializes the module on its first use; the
- *    atfork handler only bumps a counter.  Objects found before the fork find
- *    themselves again by id.
- *  - Each token keeps a pool of sessions; no lock is held while the token
- *    computes.  Login happens once per token and is shared by its sessions.
+ *  - fork() with threads running is safe: the fork waits until no thread
+ *    is inside a module call, and the child starts over (C_Finalize +
+ *    C_Initialize) on its first use.  Objects found before the fork find
+ *    themselves again by id and label.
+ *  - Each token keeps a bounded pool of read-only sessions (the token's
+ *    session limits, or a smaller configured one); a caller that finds them
+ *    all busy waits for one.  No lock is held while the token computes.
+ *    Login happens once per token and is shared by its sessions.
  *  - Reading public keys and certificates never logs in.  A PIN is only tried
  *    on the one token the URI that carries it (or the configuration) names,
  *    and a PIN the token refused with CKR_PIN_INCORRECT is never tried again.
@@ -51,11 +54,27 @@ void hsmkey_core_set_pin_prompt(struct hsmkey_core *core,
 void hsmkey_core_free(struct hsmkey_core *core);
 
 /*
- * Sign and decrypt with a session-object copy of each private key (on by
- * default): tokens that re-read token objects on every use (SoftHSM2) run
- * at full speed.  The copy never leaves the token.
+ * Sign and decrypt with session-object copies of each private key, one per
+ * pooled session: tokens that re-read token objects on every use and
+ * serialize on one object (SoftHSM2) run at full parallel speed.  The copy
+ * never leaves the token.  AUTO: on SoftHSM2 only; a hardware token gains
+ * nothing and spends object memory.
  */
-void hsmkey_core_set_session_copies(struct hsmkey_core *core, int on);
+enum hsmkey_copies {
+    HSMKEY_COPIES_AUTO,
+    HSMKEY_COPIES_ON,
+    HSMKEY_COPIES_OFF,
+};
+void hsmkey_core_set_session_copies(struct hsmkey_core *core,
+                                    enum hsmkey_copies mode);
+
+/*
+ * At most max_sessions sessions per token (0: the token's own limit); a
+ * caller that finds them all busy waits up to wait_ms for one.
+ */
+#define HSMKEY_DEFAULT_SESSION_WAIT_MS 10000L
+void hsmkey_core_set_sessions(struct hsmkey_core *core,
+                              unsigned long max_sessions, long wait_ms);
 
 /* The module path in use ("p11-kit-proxy" when none) for messages. */
 const char *hsmkey_core_module_name(const struct hsmkey_core *core);
@@ -88,12 +107,6 @@ CK_FUNCTION_LIST *hsmkey_token_functions(const struct hsmkey_token *tok);
 
 /* Log in as CKU_USER unless already logged in, with the PIN of uri (may be NULL) */
 int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri);
-
-/* A session from the token's pool (opened R/W when the pool is empty). */
-int hsmkey_token_session_get(struct hsmkey_token *tok, CK_SESSION_HANDLE *out);
-/* Back into the pool; broken != 0 closes it instead (it failed oddly). */
-void hsmkey_token_session_put(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
-                              int broken);
 
 /* ---- objects ---- */
 

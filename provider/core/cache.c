@@ -22,7 +22,7 @@ struct hsmkey_cache_entry {
 };
 
 struct hsmkey_cache {
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* the entries */
     struct hsmkey_cache_entry slots[CACHE_SLOTS];
     size_t next; /* round-robin replacement: old entries go first */
 };
@@ -106,5 +106,21 @@ void hsmkey_cache_put(struct hsmkey_cache *c, const char *uri,
     entry_clear(&c->slots[c->next]);
     c->slots[c->next] = e;
     c->next = (c->next + 1) % CACHE_SLOTS;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* The core's fork handlers hold the lock across fork(). */
+void hsmkey_cache_fork_prepare(struct hsmkey_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+}
+
+void hsmkey_cache_fork_parent(struct hsmkey_cache *c)
+{
+    pthread_mutex_unlock(&c->lock);
+}
+
+void hsmkey_cache_fork_child(struct hsmkey_cache *c)
+{
     pthread_mutex_unlock(&c->lock);
 }

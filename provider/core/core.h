@@ -1,7 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * core.h - internals shared by the files of the PKCS#11 core (not a public
- * header: the core's promises are in include/hsmkey/p11.h).
+ * core.h - what the files of the PKCS#11 core offer each other (not a
+ * public header: the core's promises are in include/hsmkey/p11.h).
+ *
+ * Each file owns its struct; the others use its functions.  The files, in
+ * the order they depend on each other (each uses only those above it):
+ *
+ *   call.c       the gate and the fence around every module call, and what
+ *                a CK_RV says was lost
+ *   module.c     the PKCS#11 modules of a core (p11-kit)
+ *   pool.c       a token's bounded session pool; the object handles each
+ *                session holds
+ *   token.c      a token: identity, presence, health, login
+ *   attrs.c      reading an object's attributes
+ *   object.c     a found object; its handle in a session (token object or
+ *                session-object copy)
+ *   core.c       configuration, start, fork, restart, rescan, token list
+ *   operation.c  running work on a token with recovery; sign, decrypt,
+ *                derive; a session held across steps
+ *   cache.c, find.c   objects by URI
+ *   pubkey.c, slots.c, provision.c, keygen.c, import.c   built on those
+ *
+ * docs/DESIGN.md gives the model: the states of module, token, session and
+ * handle, what fork, removal, session loss, logout and restart do to each,
+ * and every lock with what it guards and the order they are taken in.
  */
 #ifndef HSMKEY_CORE_INTERNAL_H
 #define HSMKEY_CORE_INTERNAL_H
@@ -13,153 +35,267 @@
 #include "hsmkey/err.h"
 #include "hsmkey/ckr.h"
 
-struct hsmkey_core {
+#define HSMKEY_SESSION_WAIT_MS HSMKEY_DEFAULT_SESSION_WAIT_MS
+
+/* Not a token answer: the failure was raised before the token was asked. */
+#define HSMKEY_CKR_RAISED (CKR_VENDOR_DEFINED | 0x48534bUL)
+/* A session of an epoch that has ended: as good as a lost session. */
+#define HSMKEY_CKR_STALE (CKR_VENDOR_DEFINED | 0x48534cUL)
+/* An object searched again is gone, or has twins. */
+#define HSMKEY_CKR_NOT_UNIQUE (CKR_VENDOR_DEFINED | 0x48534dUL)
+
+/* The configuration of a core: set before its first use, then read-only. */
+struct hsmkey_settings {
     char *module_path; /* NULL: every module registered with p11-kit */
-    char *pin_source;  /* configuration's pin-source, may be NULL */
+    char *pin_source;  /* the configuration's pin-source, may be NULL */
     hsmkey_pin_prompt_fn *prompt;
     void *prompt_arg;
-
-    pthread_mutex_t lock; /* init state, module list, token list */
-    /*
-     * Held for reading while a thread uses the module (from taking a
-     * session to giving it back), for writing to C_Finalize it: a module
-     * must never be finalized under another thread's C_Sign.
-     */
-    pthread_rwlock_t ops_lock;
-    CK_FUNCTION_LIST **modules; /* NULL-terminated; NULL until first use */
-    /* Fork generation the modules were initialized in (0: never). */
-    atomic_ulong ready_gen;
-
-    struct hsmkey_token **tokens;
-    size_t ntokens;
-
-    /* Bumped whenever any token starts over: invalidates cached searches. */
-    atomic_ulong changes;
-    struct hsmkey_cache *cache;
-    int session_copies; /* sign with session-object copies (keycopy.c) */
-    long last_restart;  /* ms, CLOCK_MONOTONIC (module.c) */
+    enum hsmkey_copies session_copies;
+    unsigned long max_sessions; /* 0: the token's own limit */
+    long session_wait_ms;
 };
 
-struct hsmkey_token {
-    struct hsmkey_core *core;
-    CK_FUNCTION_LIST *fn;
-    CK_SLOT_ID slot;
-    CK_TOKEN_INFO info;
-    CK_SLOT_INFO slot_info;
-    CK_INFO module_info;
-    char label[33]; /* info.label without its blank padding */
-    int present;
+/* ---- call.c ---- */
 
-    /* Bumped whenever the token's sessions, handles and login became
-     * invalid: module re-initialized (fork), token removed or re-inserted. */
-    atomic_ulong gen;
-    atomic_int lost; /* the token said it is gone: look again before use */
-    atomic_int recoveries; /* since the last operation that worked */
-    atomic_int device_errors; /* CKR_DEVICE_ERROR in a row */
-    pthread_mutex_t recover_lock; /* one recovery at a time */
-
-    pthread_mutex_t lock;   /* pool, login state, mechanism cache */
-    CK_SESSION_HANDLE *pool;
-    size_t npool, cappool;
-    unsigned long pool_gen;
-    /* Sessions handed out, with the generation each belongs to, so one
-     * from before the token started over never comes back into the pool. */
-    struct hsmkey_lent *lent;
-    size_t nlent, caplent;
-
-    pthread_mutex_t login_lock; /* one C_Login at a time; no prompt inside */
-    unsigned long login_gen;    /* gen of the successful login, 0: none */
-    char *login_source;         /* pin source that worked, for re-login */
-    unsigned char bad_pin[32];  /* salted SHA-256 of a refused PIN */
-    unsigned char pin_salt[16];
-    int has_bad_pin;
-
-    CK_MECHANISM_TYPE *mechs;
-    CK_ULONG nmechs;
-    int mechs_loaded;
-
-    /* keycopy.c: the session that holds session-object copies of keys */
-    CK_SESSION_HANDLE keeper;
-    unsigned long keeper_gen;
-    /* SoftHSM2's C_CopyObject makes the copy with all of the original's
-     * attributes, CKA_TOKEN true included, and only then applies ours: a
-     * search running meanwhile sees two token keys with one id.  Searches
-     * hold this shared, a copy holds it alone. */
-    pthread_rwlock_t copy_lock;
+struct hsmkey_gate {
+    pthread_rwlock_t lock;
 };
 
-/* module.c */
-unsigned long hsmkey_fork_generation(void);
-int hsmkey_process_exiting(void);
-/* Initialize (or re-initialize after fork) the modules and scan tokens. */
-int hsmkey_core_ensure(struct hsmkey_core *core);
-/* C_Finalize + C_Initialize now (rate-limited): 1 when it worked. */
-int hsmkey_core_restart(struct hsmkey_core *core);
-static inline unsigned long hsmkey_token_gen(struct hsmkey_token *tok)
-{
-    return atomic_load(&tok->gen);
-}
+struct hsmkey_fence {
+    int saved_errno;
+};
 
-/* token.c */
-/*
- * (Re)discover the tokens of the started modules; core->lock held.
- * reset_all: every token starts over (after a module re-initialization);
- * else only tokens that appeared, moved or vanished do.
- */
-int hsmkey_token_scan(struct hsmkey_core *core, int reset_all);
-/* Forget sessions (closing them if close_sessions), handles and login. */
-void hsmkey_token_reset(struct hsmkey_token *tok, int close_sessions);
-/* After the token said it was removed: start it over and look again;
- * 1 when it is present again.  gen: the generation the failure was seen
- * in; when the token has started over since, that already happened. */
-int hsmkey_token_recover(struct hsmkey_token *tok, unsigned long gen);
+void hsmkey_gate_init(struct hsmkey_gate *g);
+void hsmkey_gate_destroy(struct hsmkey_gate *g);
+/* Lifecycle work: wait until no module call is under way, keep new ones
+ * out until reopened. */
+void hsmkey_gate_close(struct hsmkey_gate *g);
+void hsmkey_gate_reopen(struct hsmkey_gate *g);
+void hsmkey_gate_close_for_fork(struct hsmkey_gate *g);
+void hsmkey_gate_reopen_after_fork(struct hsmkey_gate *g);
+void hsmkey_gate_reopen_in_child(struct hsmkey_gate *g);
+/* A sequence of module calls: the gate shared, the fence up. */
+void hsmkey_call_begin(struct hsmkey_gate *g, struct hsmkey_fence *f);
+void hsmkey_call_end(struct hsmkey_gate *g, struct hsmkey_fence *f);
+/* The fence alone, for lifecycle work that holds the gate closed. */
+void hsmkey_fence_begin(struct hsmkey_fence *f);
+void hsmkey_fence_end(struct hsmkey_fence *f);
+/* > 0 while this thread is inside a module call or lifecycle work. */
+int hsmkey_call_depth(void);
+
+enum hsmkey_loss {
+    HSMKEY_LOST_NOTHING,
+    HSMKEY_LOST_SESSION, /* that session is dead */
+    HSMKEY_LOST_LOGIN,   /* logged out, or private handles dropped */
+    HSMKEY_LOST_TOKEN,   /* removed, or its device unreachable */
+};
+enum hsmkey_loss hsmkey_ckr_loss(CK_RV rv);
+
+/* ---- module.c (callers hold the gate closed) ---- */
+
+struct hsmkey_modules;
+struct hsmkey_modules *hsmkey_modules_load(const char *module_path);
+int hsmkey_modules_initialize(struct hsmkey_modules *m);
+void hsmkey_modules_finalize(struct hsmkey_modules *m);
+void hsmkey_modules_release(struct hsmkey_modules *m);
+/* At exit, or in a child of the process that started them. */
+void hsmkey_modules_forget(struct hsmkey_modules *m);
+size_t hsmkey_modules_count(const struct hsmkey_modules *m);
+CK_FUNCTION_LIST *hsmkey_modules_get(const struct hsmkey_modules *m,
+                                     size_t i);
+const char *hsmkey_modules_name(const struct hsmkey_modules *m,
+                                CK_FUNCTION_LIST *fn);
+const char *hsmkey_modules_path(const struct hsmkey_modules *m,
+                                CK_FUNCTION_LIST *fn);
+
+/* ---- pool.c ---- */
+
+struct hsmkey_pool;
+struct hsmkey_session;
+
+enum hsmkey_release {
+    HSMKEY_RELEASE_KEEP,  /* back into the pool */
+    HSMKEY_RELEASE_CLOSE, /* alive but unusable (an operation left active) */
+    HSMKEY_RELEASE_LOST,  /* the token said it is gone: forget it */
+};
+
+struct hsmkey_pool *hsmkey_pool_new(CK_FUNCTION_LIST *fn,
+                                    struct hsmkey_gate *gate,
+                                    const char *label);
+void hsmkey_pool_free(struct hsmkey_pool *p);
+void hsmkey_pool_configure(struct hsmkey_pool *p, CK_SLOT_ID slot,
+                           const CK_TOKEN_INFO *info, unsigned long cap,
+                           long wait_ms);
+unsigned long hsmkey_pool_epoch(const struct hsmkey_pool *p);
+CK_RV hsmkey_pool_lease(struct hsmkey_pool *p, int rw,
+                        struct hsmkey_session **out);
+void hsmkey_pool_release(struct hsmkey_pool *p, struct hsmkey_session *s,
+                         enum hsmkey_release how);
+/* The gate is closed. */
+void hsmkey_pool_reset(struct hsmkey_pool *p, int close_old, int forked);
+void hsmkey_pool_stats(struct hsmkey_pool *p, unsigned long *open,
+                       unsigned long *idle, unsigned long *copies,
+                       unsigned long *max);
+void hsmkey_pool_fork_prepare(struct hsmkey_pool *p);
+void hsmkey_pool_fork_parent(struct hsmkey_pool *p);
+void hsmkey_pool_fork_child(struct hsmkey_pool *p);
+
+CK_SESSION_HANDLE hsmkey_session_handle(const struct hsmkey_session *s);
+unsigned long hsmkey_session_epoch(const struct hsmkey_session *s);
+int hsmkey_session_rw(const struct hsmkey_session *s);
+/* Under the gate: s belongs to the pool's current epoch. */
+int hsmkey_session_current(const struct hsmkey_pool *p,
+                           const struct hsmkey_session *s);
+
+int hsmkey_pool_slot_new(struct hsmkey_pool *p, CK_OBJECT_HANDLE h,
+                         unsigned long epoch, size_t *slot,
+                         unsigned long *serial);
+void hsmkey_pool_slot_free(struct hsmkey_pool *p, size_t slot);
+unsigned long hsmkey_pool_slot_renew(struct hsmkey_pool *p, size_t slot);
+int hsmkey_pool_slot_handle(struct hsmkey_pool *p, size_t slot,
+                            unsigned long serial, unsigned long epoch,
+                            CK_OBJECT_HANDLE *h, int *copies);
+void hsmkey_pool_slot_set_handle(struct hsmkey_pool *p, size_t slot,
+                                 unsigned long serial, unsigned long epoch,
+                                 CK_OBJECT_HANDLE h);
+void hsmkey_pool_slot_no_copies(struct hsmkey_pool *p, size_t slot,
+                                CK_RV rv);
+void hsmkey_pool_count_copies(struct hsmkey_pool *p, unsigned long epoch,
+                              long delta);
+int hsmkey_session_get_handle(const struct hsmkey_session *s, size_t slot,
+                              unsigned long serial, CK_OBJECT_HANDLE *h);
+int hsmkey_session_set_handle(struct hsmkey_session *s, size_t slot,
+                              unsigned long serial, CK_OBJECT_HANDLE h,
+                              int copy, CK_OBJECT_HANDLE *old_copy);
+
+/* ---- token.c ---- */
+
 struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
-                                      CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
-                                      const CK_TOKEN_INFO *info);
+                                      const struct hsmkey_settings *set,
+                                      struct hsmkey_gate *gate,
+                                      CK_FUNCTION_LIST *fn,
+                                      const char *module_name,
+                                      const char *module_path);
 void hsmkey_token_free(struct hsmkey_token *tok);
-int hsmkey_token_needs_login(struct hsmkey_token *tok);
+/* Identity and presence: written with the gate closed (core.c's scan). */
+void hsmkey_token_update(struct hsmkey_token *tok, CK_SLOT_ID slot,
+                         const CK_TOKEN_INFO *info,
+                         const CK_SLOT_INFO *slot_info,
+                         const CK_INFO *module_info);
+int hsmkey_token_is(const struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
+                    const CK_TOKEN_INFO *info);
+int hsmkey_token_present(const struct hsmkey_token *tok);
+void hsmkey_token_set_present(struct hsmkey_token *tok, int present);
+CK_SLOT_ID hsmkey_token_slot_now(const struct hsmkey_token *tok);
+void hsmkey_token_reset(struct hsmkey_token *tok, int close_old, int forked);
+int hsmkey_token_matches(const struct hsmkey_token *tok, P11KitUri *uri);
+
+struct hsmkey_core *hsmkey_token_core(const struct hsmkey_token *tok);
+const struct hsmkey_settings *hsmkey_token_settings(
+    const struct hsmkey_token *tok);
+CK_FUNCTION_LIST *hsmkey_token_fn(const struct hsmkey_token *tok);
+struct hsmkey_gate *hsmkey_token_gate(const struct hsmkey_token *tok);
+struct hsmkey_pool *hsmkey_token_pool(const struct hsmkey_token *tok);
+unsigned long hsmkey_token_epoch(const struct hsmkey_token *tok);
+void hsmkey_token_objects_lock(struct hsmkey_token *tok, int exclusive);
+void hsmkey_token_objects_unlock(struct hsmkey_token *tok);
+int hsmkey_token_copies_keys(const struct hsmkey_token *tok);
+
+int hsmkey_token_lost(const struct hsmkey_token *tok);
+void hsmkey_token_mark_lost(struct hsmkey_token *tok);
+void hsmkey_token_note(struct hsmkey_token *tok, CK_RV rv);
+
+int hsmkey_token_has_mechanism(struct hsmkey_token *tok,
+                               CK_MECHANISM_TYPE mech);
+CK_RV hsmkey_token_mechanism_info(struct hsmkey_token *tok,
+                                  CK_MECHANISM_TYPE mech,
+                                  CK_MECHANISM_INFO *info);
+
+int hsmkey_token_needs_login(const struct hsmkey_token *tok);
 int hsmkey_token_is_logged_in(struct hsmkey_token *tok);
 void hsmkey_token_forget_login(struct hsmkey_token *tok);
+struct hsmkey_pin *hsmkey_token_context_pin(struct hsmkey_token *tok);
 
-/* keycopy.c: a session-object copy of a private key (0: use the original);
- * dropping it is a no-op once the token started over. */
-int hsmkey_token_copy_key(struct hsmkey_token *tok, CK_OBJECT_HANDLE key,
-                          CK_OBJECT_HANDLE *copy);
-void hsmkey_token_drop_copy(struct hsmkey_token *tok, CK_OBJECT_HANDLE copy,
-                            unsigned long gen);
+void hsmkey_token_fork_prepare(struct hsmkey_token *tok);
+void hsmkey_token_fork_parent(struct hsmkey_token *tok);
+void hsmkey_token_fork_child(struct hsmkey_token *tok);
 
-struct hsmkey_lent {
-    CK_SESSION_HANDLE s;
-    unsigned long gen;
-};
+/* ---- attrs.c (under the gate) ---- */
 
-/* session.c: empty the pool; close_sessions: C_CloseSession each first. */
-void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions);
+CK_RV hsmkey_attrs_read(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                        CK_OBJECT_HANDLE h, CK_ATTRIBUTE *attrs, size_t cap,
+                        CK_ULONG *nattrs);
 
-/* attrs.c: the attributes worth caching of object h, their values
- * allocated, appended to attrs (at most cap); 0 only when out of memory. */
-int hsmkey_attrs_read(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
-                      CK_OBJECT_HANDLE h, CK_ATTRIBUTE *attrs, size_t cap,
-                      CK_ULONG *nattrs);
+/* ---- object.c ---- */
 
-/* object.c */
+/* Under the gate, in session s of epoch: NULL with *rv when it failed. */
 struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
+                                        CK_FUNCTION_LIST *fn,
                                         CK_SESSION_HANDLE s,
-                                        CK_OBJECT_HANDLE h);
-/* Forget obj's handle: the token refused it. */
+                                        CK_OBJECT_HANDLE h,
+                                        unsigned long epoch, CK_RV *rv);
+CK_RV hsmkey_object_handle_in(struct hsmkey_object *obj, CK_FUNCTION_LIST *fn,
+                              struct hsmkey_session *sess,
+                              CK_OBJECT_HANDLE *out);
 void hsmkey_object_invalidate(struct hsmkey_object *obj);
-/* A current handle for obj: re-found by class/type/id/label after re-init. */
-int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out);
-
-/* The public key or certificate seen beside a private key (a reference). */
+int hsmkey_object_always_authenticate(const struct hsmkey_object *obj);
 void hsmkey_object_set_partner(struct hsmkey_object *obj,
                                struct hsmkey_object *partner);
 struct hsmkey_object *hsmkey_object_get_partner(struct hsmkey_object *obj);
-
-/* The object's public key cache: set (if not yet set) and get a reference. */
 EVP_PKEY *hsmkey_object_cached_pub(struct hsmkey_object *obj, EVP_PKEY *set);
 
-/* cache.c: URI search results, valid while core->changes is unchanged. */
+/* ---- core.c ---- */
+
+unsigned long hsmkey_fork_generation(void);
+int hsmkey_process_exiting(void);
+/* Start the modules (or start over in a forked child); entry points. */
+int hsmkey_core_ensure(struct hsmkey_core *core);
+int hsmkey_core_recover(struct hsmkey_core *core, struct hsmkey_token *tok,
+                        unsigned long epoch);
+int hsmkey_core_rescan(struct hsmkey_core *core);
+struct hsmkey_gate *hsmkey_core_gate(struct hsmkey_core *core);
+const struct hsmkey_modules *hsmkey_core_modules(
+    const struct hsmkey_core *core);
+struct hsmkey_cache *hsmkey_core_cache(const struct hsmkey_core *core);
+unsigned long hsmkey_core_changes(const struct hsmkey_core *core);
+
+/* ---- operation.c ---- */
+
+/* Work on a token: body runs on one leased session under the gate, the
+ * key's handle in that session resolved first. */
+struct hsmkey_work {
+    struct hsmkey_token *tok;
+    struct hsmkey_object *key; /* NULL: none */
+    CK_MECHANISM *mech;        /* named in messages; may be NULL */
+    int rw;                    /* needs a read/write session */
+    int login;                 /* log in first */
+    CK_RV (*body)(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
+                  CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key);
+    void *arg;
+    /* Set by the runner and the body. */
+    const char *failed;  /* the call that failed, for the message */
+    int active;          /* the body left an operation active */
+    unsigned long epoch; /* the session's */
+};
+/* 1, or 0 with the failure raised. */
+int hsmkey_work_run(struct hsmkey_work *w);
+
+/* A read/write session held across steps, each step under the gate. */
+struct hsmkey_lease {
+    struct hsmkey_token *tok;
+    struct hsmkey_session *s;
+    struct hsmkey_fence fence;
+};
+int hsmkey_lease_begin(struct hsmkey_lease *l, struct hsmkey_token *tok,
+                       int rw);
+CK_FUNCTION_LIST *hsmkey_lease_enter(struct hsmkey_lease *l,
+                                     CK_SESSION_HANDLE *s);
+void hsmkey_lease_leave(struct hsmkey_lease *l);
+unsigned long hsmkey_lease_epoch(const struct hsmkey_lease *l);
+void hsmkey_lease_end(struct hsmkey_lease *l, CK_RV last);
+
+/* ---- cache.c: URI search results, valid while core changes stand ---- */
+
 struct hsmkey_cache;
 struct hsmkey_cache *hsmkey_cache_new(void);
 void hsmkey_cache_free(struct hsmkey_cache *c);
@@ -169,28 +305,29 @@ int hsmkey_cache_get(struct hsmkey_cache *c, const char *uri,
 void hsmkey_cache_put(struct hsmkey_cache *c, const char *uri,
                       CK_OBJECT_CLASS cls, unsigned long stamp,
                       struct hsmkey_object **objs, size_t n);
+void hsmkey_cache_fork_prepare(struct hsmkey_cache *c);
+void hsmkey_cache_fork_parent(struct hsmkey_cache *c);
+void hsmkey_cache_fork_child(struct hsmkey_cache *c);
+
+/* ---- find.c ---- */
 
 /*
- * find.c: the C_FindObjects template for a URI: CKA_CLASS *cls first (it
- * must outlive the template), CKA_TOKEN true, then the URI's object
- * attributes (label, id); at most 8 entries.  0 when the URI's type= names
+ * The C_FindObjects template for a URI: CKA_CLASS *cls first (it must
+ * outlive the template), then the URI's object attributes (label, id),
+ * CKA_TOKEN true last; at most 8 entries.  0 when the URI's type= names
  * another class.
  */
 int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
                         CK_ATTRIBUTE *tmpl, CK_ULONG *ntmpl);
-
-/* find.c: handles of objects matching a template on one token; CKR_OK,
- * or the failing call's CK_RV after raising. */
-CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
-                                CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
-                                CK_OBJECT_HANDLE **handles, CK_ULONG *count);
-
-/* The session is dead (the token said so): it must not go back to the pool */
-static inline int hsmkey_session_lost(CK_RV rv)
-{
-    return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED;
-}
-
+/* Under the gate, in session s: handles matching a template. */
+CK_RV hsmkey_find_handles(struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
+                          CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl,
+                          CK_ULONG ntmpl, CK_OBJECT_HANDLE **handles,
+                          CK_ULONG *count);
+/* Objects matching a template on one token (hsmkey_objects_free). */
+int hsmkey_token_find(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
+                      CK_ULONG ntmpl, struct hsmkey_object ***objs,
+                      size_t *count);
 
 /* Copy a blank-padded PKCS#11 string into a NUL-terminated one. */
 void hsmkey_p11_string(char *dst, size_t dstlen, const CK_UTF8CHAR *src,

@@ -7,26 +7,26 @@
 
 #include "core.h"
 
-CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
-                                CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
-                                CK_OBJECT_HANDLE **handles, CK_ULONG *count)
+/*
+ * Handles of the objects matching a template, in session s under the gate
+ * (a body: CK_RV, nothing raised).  While SoftHSM2 copies a key the copy
+ * looks like a second token object (token.c): searches wait for copies.
+ */
+CK_RV hsmkey_find_handles(struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
+                          CK_SESSION_HANDLE s, CK_ATTRIBUTE *tmpl,
+                          CK_ULONG ntmpl, CK_OBJECT_HANDLE **handles,
+                          CK_ULONG *count)
 {
-    CK_FUNCTION_LIST *fn = tok->fn;
     CK_OBJECT_HANDLE *out = NULL, *grown;
     CK_ULONG n = 0, cap = 0, got;
     CK_RV rv;
 
     *handles = NULL;
     *count = 0;
-    /* Modules built on OpenSSL (SoftHSM2) leave their own errors behind. */
-    hsmkey_err_set_mark();
-    pthread_rwlock_rdlock(&tok->copy_lock);
+    hsmkey_token_objects_lock(tok, 0);
     rv = fn->C_FindObjectsInit(s, tmpl, ntmpl);
     if (rv != CKR_OK) {
-        pthread_rwlock_unlock(&tok->copy_lock);
-        hsmkey_err_pop_to_mark();
-        hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjectsInit: %s",
-                     tok->label, hsmkey_ckr_name(rv));
+        hsmkey_token_objects_unlock(tok);
         return rv;
     }
     do {
@@ -42,12 +42,9 @@ CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
         n += rv == CKR_OK ? got : 0;
     } while (rv == CKR_OK && n == cap);
     fn->C_FindObjectsFinal(s);
-    pthread_rwlock_unlock(&tok->copy_lock);
-    hsmkey_err_pop_to_mark();
+    hsmkey_token_objects_unlock(tok);
     if (rv != CKR_OK) {
         OPENSSL_free(out);
-        hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': C_FindObjects: %s",
-                     tok->label, hsmkey_ckr_name(rv));
         return rv;
     }
     *handles = out;
@@ -71,8 +68,8 @@ static int login_where_needed(struct hsmkey_token **toks, size_t ntok,
     if (needing > 1) {
         hsmkey_raise(HSMKEY_R_AMBIGUOUS, "the URI matches %zu tokens that "
                      "need a PIN ('%s', '%s'%s): add token=... so the PIN "
-                     "goes to one token", needing, toks[0]->label,
-                     toks[1]->label, needing > 2 ? ", ..." : "");
+                     "goes to one token", needing, hsmkey_token_label(toks[0]),
+                     hsmkey_token_label(toks[1]), needing > 2 ? ", ..." : "");
         return 0;
     }
     return target == NULL || hsmkey_token_login(target, uri);
@@ -121,6 +118,75 @@ static int sort_found(struct hsmkey_object **found, size_t n,
     return 1;
 }
 
+/* A search on one token: the template, and the objects it found. */
+struct search {
+    CK_ATTRIBUTE *tmpl;
+    CK_ULONG ntmpl;
+    struct hsmkey_object **found;
+    size_t nfound;
+};
+
+static void search_clear(struct search *q)
+{
+    hsmkey_objects_free(q->found, q->nfound);
+    q->found = NULL;
+    q->nfound = 0;
+}
+
+static CK_RV search_body(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
+                         CK_SESSION_HANDLE s, CK_OBJECT_HANDLE unused)
+{
+    struct search *q = w->arg;
+    CK_OBJECT_HANDLE *handles = NULL;
+    CK_ULONG n = 0;
+    CK_RV rv;
+
+    (void)unused;
+    search_clear(q); /* a repeated attempt starts afresh */
+    w->failed = "C_FindObjects";
+    rv = hsmkey_find_handles(w->tok, fn, s, q->tmpl, q->ntmpl, &handles, &n);
+    if (rv == CKR_OK && n > 0
+        && (q->found = OPENSSL_zalloc(n * sizeof(*q->found))) == NULL)
+        rv = CKR_HOST_MEMORY;
+    w->failed = "C_GetAttributeValue";
+    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
+        CK_RV orv;
+        struct hsmkey_object *obj = hsmkey_object_new(w->tok, fn, s,
+                                                      handles[i], w->epoch,
+                                                      &orv);
+
+        if (obj != NULL)
+            q->found[q->nfound++] = obj;
+        else if (orv != CKR_OBJECT_HANDLE_INVALID) /* gone meanwhile: fine */
+            rv = orv;
+    }
+    OPENSSL_free(handles);
+    if (rv != CKR_OK)
+        search_clear(q);
+    return rv;
+}
+
+/* Objects matching tmpl on tok; the array and its references are the
+ * caller's (hsmkey_objects_free). */
+int hsmkey_token_find(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
+                      CK_ULONG ntmpl, struct hsmkey_object ***objs,
+                      size_t *count)
+{
+    struct search q = { tmpl, ntmpl, NULL, 0 };
+    struct hsmkey_work w = { 0 };
+
+    w.tok = tok;
+    w.body = search_body;
+    w.arg = &q;
+    *objs = NULL;
+    *count = 0;
+    if (!hsmkey_work_run(&w))
+        return 0;
+    *objs = q.found;
+    *count = q.nfound;
+    return 1;
+}
+
 /*
  * A private key is searched without its class, so the public key that
  * usually shares its label and id comes back in the same search: an EC
@@ -135,29 +201,13 @@ static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
     int widen = cls == CKO_PRIVATE_KEY && ntmpl > 2;
     struct hsmkey_object **found = NULL;
     size_t nfound = 0;
-    CK_SESSION_HANDLE s;
-    CK_OBJECT_HANDLE *handles = NULL;
-    CK_ULONG n = 0;
-    CK_RV rv;
-    int ok = 0;
+    int ok;
 
-    if (!hsmkey_token_session_get(tok, &s))
+    if (!hsmkey_token_find(tok, tmpl + widen, ntmpl - widen, &found,
+                           &nfound))
         return 0;
-    rv = hsmkey_token_find_handles(tok, s, tmpl + widen, ntmpl - widen,
-                                   &handles, &n);
-    if (rv != CKR_OK)
-        goto done;
-    for (CK_ULONG i = 0; i < n; i++) {
-        struct hsmkey_object *obj = hsmkey_object_new(tok, s, handles[i]);
-
-        if (obj == NULL || !append(&found, &nfound, obj))
-            goto done;
-    }
     ok = sort_found(found, nfound, cls, objs, count);
-done:
     hsmkey_objects_free(found, nfound);
-    OPENSSL_free(handles);
-    hsmkey_token_session_put(tok, s, hsmkey_session_lost(rv));
     return ok;
 }
 
@@ -208,10 +258,8 @@ static int find_uncached(struct hsmkey_core *core, P11KitUri *uri,
     if (ntok == 0) {
         /* Inserted (or back) since the last look: look again. */
         OPENSSL_free(toks);
-        pthread_mutex_lock(&core->lock);
-        hsmkey_token_scan(core, 0);
-        pthread_mutex_unlock(&core->lock);
-        if (!hsmkey_core_tokens(core, uri, &toks, &ntok))
+        if (!hsmkey_core_rescan(core)
+            || !hsmkey_core_tokens(core, uri, &toks, &ntok))
             return 0;
     }
     if (ntok == 0) {
@@ -252,15 +300,17 @@ int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
     *count = 0;
     if (!hsmkey_core_ensure(core))
         return 0;
-    stamp = atomic_load(&core->changes);
+    stamp = hsmkey_core_changes(core);
     text = hsmkey_uri_display(uri);
-    if (hsmkey_cache_get(core->cache, text, cls, stamp, objs, count)) {
+    if (hsmkey_cache_get(hsmkey_core_cache(core), text, cls, stamp, objs,
+                         count)) {
         OPENSSL_free(text);
         return 1;
     }
     ok = find_uncached(core, uri, cls, objs, count);
     if (ok && *count > 0)
-        hsmkey_cache_put(core->cache, text, cls, stamp, *objs, *count);
+        hsmkey_cache_put(hsmkey_core_cache(core), text, cls, stamp, *objs,
+                         *count);
     OPENSSL_free(text);
     return ok;
 }

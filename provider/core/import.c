@@ -218,19 +218,23 @@ static struct hsmkey_object *create(struct prov_job *job,
                                     struct prov_tmpl *pub,
                                     struct prov_tmpl *priv, size_t *replaced)
 {
-    CK_FUNCTION_LIST *fn = job->tok->fn;
-    CK_OBJECT_HANDLE hpub, hpriv;
+    CK_FUNCTION_LIST *fn = prov_enter(job);
+    CK_OBJECT_HANDLE hpub = 0, hpriv;
+    const char *failed = "C_CreateObject(private key)";
     CK_RV rv;
 
-    rv = fn->C_CreateObject(job->s, priv->a, priv->n, &hpriv);
-    if (rv != CKR_OK) {
-        prov_raise(job, "C_CreateObject(private key)", rv);
+    if (fn == NULL)
         return NULL;
+    rv = fn->C_CreateObject(job->s, priv->a, priv->n, &hpriv);
+    if (rv == CKR_OK) {
+        failed = "C_CreateObject(public key)";
+        rv = fn->C_CreateObject(job->s, pub->a, pub->n, &hpub);
+        if (rv != CKR_OK)
+            fn->C_DestroyObject(job->s, hpriv);
     }
-    rv = fn->C_CreateObject(job->s, pub->a, pub->n, &hpub);
+    prov_leave(job);
     if (rv != CKR_OK) {
-        prov_raise(job, "C_CreateObject(public key)", rv);
-        fn->C_DestroyObject(job->s, hpriv);
+        prov_raise(job, failed, rv);
         return NULL;
     }
     return prov_finish(job, hpriv, hpub, NULL, 0, replaced);

@@ -56,42 +56,24 @@ static CK_MECHANISM_TYPE keygen_mech(const struct hsmkey_keyspec *spec)
     }
 }
 
-/* The mechanism is in the token's list (some tokens answer
- * C_GetMechanismInfo for mechanisms they were configured not to offer). */
-static CK_RV listed(struct hsmkey_token *tok, CK_MECHANISM_TYPE mech)
-{
-    CK_MECHANISM_TYPE *list = NULL;
-    CK_ULONG n = 0, i;
-    CK_RV rv = tok->fn->C_GetMechanismList(tok->slot, NULL, &n);
-
-    if (rv == CKR_OK && n > 0) {
-        if ((list = OPENSSL_malloc(n * sizeof(*list))) == NULL)
-            return CKR_HOST_MEMORY;
-        rv = tok->fn->C_GetMechanismList(tok->slot, list, &n);
-    }
-    for (i = 0; rv == CKR_OK && i < n && list[i] != mech; i++)
-        continue;
-    if (rv == CKR_OK && i == n)
-        rv = CKR_MECHANISM_INVALID;
-    OPENSSL_free(list);
-    return rv;
-}
-
-/* The token offers the mechanism, and the size for RSA. */
+/* The token offers the mechanism (in its list: some tokens answer
+ * C_GetMechanismInfo for mechanisms they were configured not to offer),
+ * and the size for RSA. */
 static int check_mechanism(struct hsmkey_token *tok,
                            const struct hsmkey_keyspec *spec)
 {
     CK_MECHANISM_TYPE mech = keygen_mech(spec);
     const char *name = hsmkey_ckm_name(mech);
     CK_MECHANISM_INFO info;
-    CK_RV rv = listed(tok, mech);
+    int listed = hsmkey_token_has_mechanism(tok, mech);
+    CK_RV rv = listed == 0 ? CKR_MECHANISM_INVALID
+                           : hsmkey_token_mechanism_info(tok, mech, &info);
 
-    if (rv == CKR_OK)
-        rv = tok->fn->C_GetMechanismInfo(tok->slot, mech, &info);
     if (rv != CKR_OK || !(info.flags & CKF_GENERATE_KEY_PAIR)) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "token '%s' cannot generate %s "
-                     "keys: it does not offer %s (%s)", tok->label,
-                     spec->name, name ? name : "the mechanism",
+                     "keys: it does not offer %s (%s)",
+                     hsmkey_token_label(tok), spec->name,
+                     name ? name : "the mechanism",
                      rv != CKR_OK ? hsmkey_ckr_name(rv)
                                   : "no CKF_GENERATE_KEY_PAIR");
         return 0;
@@ -99,7 +81,7 @@ static int check_mechanism(struct hsmkey_token *tok,
     if (spec->type == CKK_RSA
         && (spec->bits < info.ulMinKeySize || spec->bits > info.ulMaxKeySize)) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "token '%s' generates RSA keys of "
-                     "%lu to %lu bits, not %lu", tok->label,
+                     "%lu to %lu bits, not %lu", hsmkey_token_label(tok),
                      info.ulMinKeySize, info.ulMaxKeySize, spec->bits);
         return 0;
     }
@@ -159,7 +141,7 @@ static void templates(const struct hsmkey_keyspec *spec,
 /* The public half as a software key, to derive the id from. */
 static EVP_PKEY *public_of(struct prov_job *job, CK_OBJECT_HANDLE pub)
 {
-    struct hsmkey_object *obj = hsmkey_object_new(job->tok, job->s, pub);
+    struct hsmkey_object *obj = prov_object(job, pub);
     EVP_PKEY *key = NULL;
     size_t len;
     const unsigned char *pt;
@@ -190,14 +172,18 @@ static struct hsmkey_object *generate(struct prov_job *job,
     struct prov_tmpl pub = { 0 }, priv = { 0 };
     CK_MECHANISM mech = { keygen_mech(spec), NULL, 0 };
     CK_OBJECT_HANDLE hpub, hpriv;
+    CK_FUNCTION_LIST *fn;
     unsigned char id[20];
     EVP_PKEY *key;
     CK_RV rv;
     int ok;
 
     templates(spec, job->nk, g, &pub, &priv);
-    rv = job->tok->fn->C_GenerateKeyPair(job->s, &mech, pub.a, pub.n, priv.a,
-                                         priv.n, &hpub, &hpriv);
+    if ((fn = prov_enter(job)) == NULL)
+        return NULL;
+    rv = fn->C_GenerateKeyPair(job->s, &mech, pub.a, pub.n, priv.a, priv.n,
+                               &hpub, &hpriv);
+    prov_leave(job);
     if (rv != CKR_OK) {
         prov_raise(job, "C_GenerateKeyPair", rv);
         return NULL;
@@ -208,8 +194,8 @@ static struct hsmkey_object *generate(struct prov_job *job,
     ok = key != NULL && hsmkey_pubkey_id(key, id);
     EVP_PKEY_free(key);
     if (!ok) {
-        job->tok->fn->C_DestroyObject(job->s, hpriv);
-        job->tok->fn->C_DestroyObject(job->s, hpub);
+        prov_destroy(job, hpriv);
+        prov_destroy(job, hpub);
         return NULL;
     }
     return prov_finish(job, hpriv, hpub, id, sizeof(id), replaced);

@@ -1,127 +1,51 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * module.c - the core object: configuration, lazy module start, fork and
- * exit handling.
+ * module.c - the PKCS#11 modules of one core, loaded through p11-kit.
  *
- * Modules are loaded through p11-kit in "managed" mode, so the CLI's core and
- * the provider's core in the same process each get their own initialization
- * of one module.  Nothing is loaded until a token is needed.
+ * p11-kit's "managed" mode gives each core its own initialization of a
+ * module, so the CLI's core and the provider's core in one process do not
+ * finalize each other's sessions.  With no module path the core uses every
+ * module registered with p11-kit.  Callers hold the core's gate closed
+ * (call.c): loading, C_Initialize and C_Finalize never race a module call.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <p11-kit/p11-kit.h>
 #include <openssl/crypto.h>
 
 #include "core.h"
-#include "hsmkey-config.h"
 
-static atomic_ulong fork_gen = 1;
-static atomic_int exiting;
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+struct hsmkey_module_entry {
+    CK_FUNCTION_LIST *fn;
+    /* Read once at load: p11-kit takes its library lock to answer, which a
+     * URI match on the hot side must not. */
+    char *name;
+    char *path;
+    int started;
+};
 
-/*
- * Only a counter: the child re-initializes on its first use, outside the
- * atfork handler, where taking locks or calling the module is not safe.
- */
-static void on_fork_child(void)
+struct hsmkey_modules {
+    const char *module_path; /* NULL: p11-kit's registered modules */
+    CK_FUNCTION_LIST **loaded;
+    struct hsmkey_module_entry *mods;
+    size_t n;
+};
+
+static char *dup_free(char *s)
 {
-    atomic_fetch_add(&fork_gen, 1);
+    char *out = s != NULL ? OPENSSL_strdup(s) : NULL;
+
+    free(s);
+    return out;
 }
 
-/*
- * SoftHSM2 (and other C++ modules) destroy their state in exit-time
- * destructors.  This handler is registered after the first module start, so
- * it runs before those destructors; from then on nothing calls the module.
- */
-static void mark_exiting(void)
-{
-    atomic_store(&exiting, 1);
-}
-
-static void install_fork_handler(void)
-{
-    pthread_atfork(NULL, NULL, on_fork_child);
-}
-
-static void install_exit_handler(void)
-{
-    atexit(mark_exiting);
-}
-
-unsigned long hsmkey_fork_generation(void)
-{
-    return atomic_load(&fork_gen);
-}
-
-int hsmkey_process_exiting(void)
-{
-    return atomic_load(&exiting);
-}
-
-/* Writers first: a waiting C_Finalize is not starved by a busy server.
- * (No thread takes it twice for reading, see session.c.) */
-static void init_ops_lock(pthread_rwlock_t *lock)
-{
-    pthread_rwlockattr_t attr;
-
-    pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr,
-                                  PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-}
-
-struct hsmkey_core *hsmkey_core_new(const char *module_path,
-                                    const char *pin_source)
-{
-    struct hsmkey_core *core = OPENSSL_zalloc(sizeof(*core));
-
-    if (core == NULL)
-        goto err;
-    if (module_path != NULL && *module_path != '\0'
-        && (core->module_path = OPENSSL_strdup(module_path)) == NULL)
-        goto err;
-    if (pin_source != NULL && *pin_source != '\0'
-        && (core->pin_source = OPENSSL_strdup(pin_source)) == NULL)
-        goto err;
-    pthread_mutex_init(&core->lock, NULL);
-    init_ops_lock(&core->ops_lock);
-    atomic_init(&core->ready_gen, 0);
-    atomic_init(&core->changes, 0);
-    core->cache = hsmkey_cache_new(); /* none: every search asks the token */
-    core->session_copies = 1;
-    return core;
-err:
-    if (core != NULL) {
-        OPENSSL_free(core->module_path);
-        OPENSSL_free(core);
-    }
-    hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
-    return NULL;
-}
-
-void hsmkey_core_set_pin_prompt(struct hsmkey_core *core,
-                                hsmkey_pin_prompt_fn *fn, void *arg)
-{
-    core->prompt = fn;
-    core->prompt_arg = arg;
-}
-
-const char *hsmkey_core_module_name(const struct hsmkey_core *core)
-{
-    return core->module_path != NULL ? core->module_path
-                                     : "p11-kit registered modules";
-}
-
-static CK_FUNCTION_LIST **load_modules(struct hsmkey_core *core)
+static CK_FUNCTION_LIST **load_list(const char *module_path)
 {
     CK_FUNCTION_LIST **mods;
     CK_FUNCTION_LIST *one;
 
-    if (core->module_path == NULL) {
-        hsmkey_err_set_mark(); /* what the modules' libraries leave behind */
+    hsmkey_err_set_mark(); /* what the modules' libraries leave behind */
+    if (module_path == NULL) {
         mods = p11_kit_modules_load(NULL, 0);
         hsmkey_err_pop_to_mark();
         if (mods == NULL)
@@ -130,17 +54,15 @@ static CK_FUNCTION_LIST **load_modules(struct hsmkey_core *core)
                          p11_kit_message() ? p11_kit_message() : "unknown");
         return mods;
     }
-    hsmkey_err_set_mark();
-    one = p11_kit_module_load(core->module_path, 0);
+    one = p11_kit_module_load(module_path, 0);
     hsmkey_err_pop_to_mark();
     if (one == NULL) {
         hsmkey_raise(HSMKEY_R_MODULE, "cannot load PKCS#11 module %s: %s",
-                     core->module_path,
+                     module_path,
                      p11_kit_message() ? p11_kit_message() : "unknown");
         return NULL;
     }
-    mods = OPENSSL_zalloc(2 * sizeof(*mods));
-    if (mods == NULL) {
+    if ((mods = OPENSSL_zalloc(2 * sizeof(*mods))) == NULL) {
         p11_kit_module_release(one);
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return NULL;
@@ -149,140 +71,142 @@ static CK_FUNCTION_LIST **load_modules(struct hsmkey_core *core)
     return mods;
 }
 
-static void release_modules(struct hsmkey_core *core)
+static void release_list(const char *module_path, CK_FUNCTION_LIST **list)
 {
-    if (core->modules == NULL)
+    if (list == NULL)
         return;
-    if (core->module_path == NULL) {
-        p11_kit_modules_release(core->modules);
+    if (module_path == NULL) {
+        p11_kit_modules_release(list);
     } else {
-        p11_kit_module_release(core->modules[0]);
-        OPENSSL_free(core->modules);
+        p11_kit_module_release(list[0]);
+        OPENSSL_free(list);
     }
-    core->modules = NULL;
 }
 
-static int initialize_modules(struct hsmkey_core *core)
+struct hsmkey_modules *hsmkey_modules_load(const char *module_path)
 {
-    CK_RV rv;
+    struct hsmkey_modules *m = OPENSSL_zalloc(sizeof(*m));
+    size_t n = 0;
 
-    for (size_t i = 0; core->modules[i] != NULL; i++) {
-        hsmkey_err_set_mark(); /* SoftHSM2 probes engines when it starts */
-        rv = p11_kit_module_initialize(core->modules[i]);
-        hsmkey_err_pop_to_mark();
-        if (rv != CKR_OK) {
-            char *name = p11_kit_module_get_name(core->modules[i]);
-
-            hsmkey_raise(HSMKEY_R_MODULE, "PKCS#11 module %s: C_Initialize: "
-                         "%s", name ? name : hsmkey_core_module_name(core),
-                         hsmkey_ckr_name(rv));
-            free(name);
-            /* Finalize the ones already started so a retry starts clean. */
-            while (i-- > 0)
-                p11_kit_module_finalize(core->modules[i]);
-            return 0;
-        }
+    if (m == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return NULL;
     }
-    return 1;
-}
-
-static void finalize_modules(struct hsmkey_core *core)
-{
-    hsmkey_err_set_mark();
-    for (size_t i = 0; core->modules[i] != NULL; i++)
-        p11_kit_module_finalize(core->modules[i]);
-    hsmkey_err_pop_to_mark();
-}
-
-/* Called with core->lock held. */
-static int start_locked(struct hsmkey_core *core, unsigned long gen)
-{
-    int restarting = core->modules != NULL;
-
-    if (restarting) {
-        /* A forked child: the parent's sessions and login are not ours. */
-        finalize_modules(core);
-    } else if ((core->modules = load_modules(core)) == NULL) {
-        return 0;
+    m->module_path = module_path;
+    if ((m->loaded = load_list(module_path)) == NULL) {
+        OPENSSL_free(m);
+        return NULL;
     }
-    if (!initialize_modules(core))
-        return 0;
-    pthread_once(&exit_once, install_exit_handler);
-    if (!hsmkey_token_scan(core, 1))
-        return 0;
-    atomic_store(&core->ready_gen, gen);
-    return 1;
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-/*
- * Start the modules over (C_Finalize + C_Initialize), as after a fork: a
- * remote module (p11-kit-client.so) whose server went away reconnects only
- * so.  At most every 250 ms, so an outage costs each operation a quick
- * failure, not a reconnect.  Sessions, handles and logins of every token
- * start over; objects find themselves again by id.
- */
-int hsmkey_core_restart(struct hsmkey_core *core)
-{
-    long now = now_ms();
-    int ok = 0;
-
-    pthread_rwlock_wrlock(&core->ops_lock);
-    pthread_mutex_lock(&core->lock);
-    if (core->modules != NULL && now - core->last_restart >= 250) {
-        core->last_restart = now;
-        finalize_modules(core);
-        ok = initialize_modules(core) && hsmkey_token_scan(core, 1);
+    while (m->loaded[n] != NULL)
+        n++;
+    if ((m->mods = OPENSSL_zalloc((n ? n : 1) * sizeof(*m->mods))) == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        hsmkey_modules_release(m);
+        return NULL;
     }
-    pthread_mutex_unlock(&core->lock);
-    pthread_rwlock_unlock(&core->ops_lock);
-    return ok;
+    for (size_t i = 0; i < n; i++) {
+        struct hsmkey_module_entry *e = &m->mods[i];
+
+        e->fn = m->loaded[i];
+        e->name = dup_free(p11_kit_module_get_name(e->fn));
+        e->path = dup_free(p11_kit_module_get_filename(e->fn));
+    }
+    m->n = n;
+    return m;
 }
 
-int hsmkey_core_ensure(struct hsmkey_core *core)
+/* Never called at exit: p11-kit's list is p11-kit's to release, which
+ * would call modules that have already cleaned up (SoftHSM2). */
+void hsmkey_modules_release(struct hsmkey_modules *m)
 {
-    unsigned long gen;
-    int ok;
-
-    hsmkey_return_val_if_fail(core != NULL, 0);
-    pthread_once(&fork_once, install_fork_handler);
-    gen = hsmkey_fork_generation();
-    if (atomic_load(&core->ready_gen) == gen)
-        return 1;
-    pthread_mutex_lock(&core->lock);
-    ok = atomic_load(&core->ready_gen) == gen || start_locked(core, gen);
-    pthread_mutex_unlock(&core->lock);
-    return ok;
-}
-
-void hsmkey_core_free(struct hsmkey_core *core)
-{
-    if (core == NULL)
+    if (m == NULL)
         return;
-    hsmkey_cache_free(core->cache);
-    for (size_t i = 0; i < core->ntokens; i++)
-        hsmkey_token_free(core->tokens[i]);
-    OPENSSL_free(core->tokens);
-    /* At exit the module may already be gone: nothing calls it, and only
-     * our own memory is freed (p11-kit's list of registered modules is
-     * p11-kit's to release, which would call the modules). */
-    if (core->modules != NULL && !hsmkey_process_exiting()) {
-        if (atomic_load(&core->ready_gen) == hsmkey_fork_generation())
-            finalize_modules(core);
-        release_modules(core);
-    } else if (core->modules != NULL && core->module_path != NULL) {
-        OPENSSL_free(core->modules);
+    for (size_t i = 0; i < m->n; i++) {
+        OPENSSL_free(m->mods[i].name);
+        OPENSSL_free(m->mods[i].path);
     }
-    pthread_mutex_destroy(&core->lock);
-    pthread_rwlock_destroy(&core->ops_lock);
-    OPENSSL_free(core->module_path);
-    OPENSSL_free(core->pin_source);
-    OPENSSL_free(core);
+    OPENSSL_free(m->mods);
+    release_list(m->module_path, m->loaded);
+    OPENSSL_free(m);
+}
+
+/* At exit: only our own memory, nothing of p11-kit's or the modules'. */
+void hsmkey_modules_forget(struct hsmkey_modules *m)
+{
+    if (m == NULL)
+        return;
+    for (size_t i = 0; i < m->n; i++) {
+        OPENSSL_free(m->mods[i].name);
+        OPENSSL_free(m->mods[i].path);
+    }
+    OPENSSL_free(m->mods);
+    if (m->module_path != NULL)
+        OPENSSL_free(m->loaded);
+    OPENSSL_free(m);
+}
+
+int hsmkey_modules_initialize(struct hsmkey_modules *m)
+{
+    struct hsmkey_fence fence;
+    CK_RV rv = CKR_OK;
+    size_t i;
+
+    for (i = 0; i < m->n && rv == CKR_OK; i++) {
+        hsmkey_fence_begin(&fence); /* SoftHSM2 probes engines at start */
+        rv = p11_kit_module_initialize(m->mods[i].fn);
+        hsmkey_fence_end(&fence);
+        m->mods[i].started = rv == CKR_OK;
+    }
+    if (rv == CKR_OK)
+        return 1;
+    i--;
+    hsmkey_raise(HSMKEY_R_MODULE, "PKCS#11 module %s: C_Initialize: %s",
+                 m->mods[i].name ? m->mods[i].name
+                 : m->module_path ? m->module_path : "(registered)",
+                 hsmkey_ckr_name(rv));
+    /* The ones already started are finalized, so a retry starts clean. */
+    hsmkey_modules_finalize(m);
+    return 0;
+}
+
+void hsmkey_modules_finalize(struct hsmkey_modules *m)
+{
+    struct hsmkey_fence fence;
+
+    hsmkey_fence_begin(&fence);
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->mods[i].started)
+            p11_kit_module_finalize(m->mods[i].fn);
+        m->mods[i].started = 0;
+    }
+    hsmkey_fence_end(&fence);
+}
+
+size_t hsmkey_modules_count(const struct hsmkey_modules *m)
+{
+    return m->n;
+}
+
+CK_FUNCTION_LIST *hsmkey_modules_get(const struct hsmkey_modules *m,
+                                     size_t i)
+{
+    return m->mods[i].fn;
+}
+
+const char *hsmkey_modules_name(const struct hsmkey_modules *m,
+                                CK_FUNCTION_LIST *fn)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->mods[i].fn == fn)
+            return m->mods[i].name;
+    return NULL;
+}
+
+const char *hsmkey_modules_path(const struct hsmkey_modules *m,
+                                CK_FUNCTION_LIST *fn)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (m->mods[i].fn == fn)
+            return m->mods[i].path;
+    return NULL;
 }

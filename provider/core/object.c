@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * object.c - a found token object and the attributes read once at find time.
+ * object.c - a found token object: the attributes read once at find time,
+ * and the handle a session uses for it.
  *
  * Everything the hot path and the public-key side need is read once
- * (attrs.c), so a signature costs no C_GetAttributeValue.  The handle is
- * refreshed (found again by class, key type, id and label) only when the
- * token started over (module re-initialized, token re-inserted), which a
- * cheap comparison of the token's generation detects.
+ * (attrs.c), so a signature costs no C_GetAttributeValue.  Handles live in
+ * the token's pool (pool.c): the token object's handle per epoch, and per
+ * session the handle that session uses - the token object, or a
+ * session-object copy of a private key made in that session
+ * (session-copies).  After the token started over the object finds itself
+ * again by class, key type, id and label.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,32 +18,23 @@
 
 #include "core.h"
 
+#define OBJECT_MAX_ATTRS 24
+
 struct hsmkey_object {
     atomic_int refs;
     struct hsmkey_token *tok;
-    pthread_mutex_t lock; /* handle refresh and the public key cache */
-    CK_OBJECT_HANDLE handle;  /* the token object */
-    unsigned long gen;        /* token generation handle belongs to */
-    CK_OBJECT_HANDLE use;     /* what operations use: handle or a copy */
-    unsigned long use_gen;    /* 0: not set up for this generation */
+    size_t slot;                /* in the token's pool */
+    atomic_ulong serial;        /* the slot's; renewed when handles die */
     CK_OBJECT_CLASS cls;
     CK_KEY_TYPE ktype;
-    CK_ATTRIBUTE attrs[24];
+    int always_auth;            /* CKA_ALWAYS_AUTHENTICATE */
+    CK_ATTRIBUTE attrs[OBJECT_MAX_ATTRS];
     CK_ULONG nattrs;
     char desc[192];
-    EVP_PKEY *pub;
-    /* The public key or certificate with the same CKA_ID, when the search
-     * that found this private key saw it too (see find.c). */
-    struct hsmkey_object *partner;
+    /* Set once, then read without a lock. */
+    _Atomic(EVP_PKEY *) pub;
+    _Atomic(struct hsmkey_object *) partner;
 };
-
-/* Read once, at find time (attrs.c). */
-static int read_attributes(struct hsmkey_object *obj, CK_SESSION_HANDLE s)
-{
-    return hsmkey_attrs_read(obj->tok, s, obj->handle, obj->attrs,
-                             sizeof(obj->attrs) / sizeof(obj->attrs[0]),
-                             &obj->nattrs);
-}
 
 static CK_ULONG attr_ulong(const struct hsmkey_object *obj,
                            CK_ATTRIBUTE_TYPE type, CK_ULONG dflt)
@@ -65,37 +59,55 @@ static void describe(struct hsmkey_object *obj)
     for (size_t i = 0; i < idlen && i < 20; i++)
         snprintf(hex + 2 * i, 3, "%02x", id[i]);
     n = snprintf(obj->desc, sizeof(obj->desc), "token '%s', object '%.*s'",
-                 obj->tok->label, (int)(lablen > 64 ? 64 : lablen),
-                 label ? label : "");
+                 hsmkey_token_label(obj->tok),
+                 (int)(lablen > 64 ? 64 : lablen), label ? label : "");
     if (idlen > 0 && n < sizeof(obj->desc))
         snprintf(obj->desc + n, sizeof(obj->desc) - n, " (id %s%s)", hex,
                  idlen > 20 ? "..." : "");
 }
 
+static void object_release(struct hsmkey_object *obj)
+{
+    for (CK_ULONG i = 0; i < obj->nattrs; i++)
+        OPENSSL_free(obj->attrs[i].pValue);
+    OPENSSL_free(obj);
+}
+
+/*
+ * Called under the gate, in session s of epoch (a search's body): reads the
+ * attributes and gives the object its slot.  NULL with *rv set when the
+ * token failed or memory ran out; nothing raised (the fence drops it).
+ */
 struct hsmkey_object *hsmkey_object_new(struct hsmkey_token *tok,
+                                        CK_FUNCTION_LIST *fn,
                                         CK_SESSION_HANDLE s,
-                                        CK_OBJECT_HANDLE h)
+                                        CK_OBJECT_HANDLE h,
+                                        unsigned long epoch, CK_RV *rv)
 {
     struct hsmkey_object *obj = OPENSSL_zalloc(sizeof(*obj));
+    unsigned long serial;
 
-    if (obj == NULL) {
-        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+    *rv = CKR_HOST_MEMORY;
+    if (obj == NULL)
         return NULL;
-    }
     atomic_init(&obj->refs, 1);
     obj->tok = tok;
-    obj->handle = h;
-    obj->gen = hsmkey_token_gen(tok);
-    pthread_mutex_init(&obj->lock, NULL);
-    hsmkey_err_set_mark(); /* the module's own library errors stay out */
-    if (!read_attributes(obj, s)) {
-        hsmkey_err_clear_last_mark();
-        hsmkey_object_free(obj);
+    *rv = hsmkey_attrs_read(fn, s, h, obj->attrs, OBJECT_MAX_ATTRS,
+                            &obj->nattrs);
+    if (*rv != CKR_OK) {
+        object_release(obj);
         return NULL;
     }
-    hsmkey_err_pop_to_mark();
+    if (!hsmkey_pool_slot_new(hsmkey_token_pool(tok), h, epoch, &obj->slot,
+                              &serial)) {
+        *rv = CKR_HOST_MEMORY;
+        object_release(obj);
+        return NULL;
+    }
+    atomic_init(&obj->serial, serial);
     obj->cls = attr_ulong(obj, CKA_CLASS, (CK_ULONG)-1);
     obj->ktype = attr_ulong(obj, CKA_KEY_TYPE, (CK_ULONG)-1);
+    obj->always_auth = hsmkey_object_flag(obj, CKA_ALWAYS_AUTHENTICATE, 0);
     describe(obj);
     return obj;
 }
@@ -111,14 +123,11 @@ void hsmkey_object_free(struct hsmkey_object *obj)
 {
     if (obj == NULL || atomic_fetch_sub(&obj->refs, 1) > 1)
         return;
-    for (CK_ULONG i = 0; i < obj->nattrs; i++)
-        OPENSSL_free(obj->attrs[i].pValue);
-    if (obj->use_gen != 0 && obj->use != obj->handle)
-        hsmkey_token_drop_copy(obj->tok, obj->use, obj->use_gen);
-    EVP_PKEY_free(obj->pub);
-    hsmkey_object_free(obj->partner);
-    pthread_mutex_destroy(&obj->lock);
-    OPENSSL_free(obj);
+    /* Its copies go when their sessions are next swept (pool.c). */
+    hsmkey_pool_slot_free(hsmkey_token_pool(obj->tok), obj->slot);
+    EVP_PKEY_free(atomic_load(&obj->pub));
+    hsmkey_object_free(atomic_load(&obj->partner));
+    object_release(obj);
 }
 
 void hsmkey_objects_free(struct hsmkey_object **objs, size_t count)
@@ -143,6 +152,11 @@ CK_KEY_TYPE hsmkey_object_key_type(const struct hsmkey_object *obj)
 struct hsmkey_token *hsmkey_object_token(const struct hsmkey_object *obj)
 {
     return obj->tok;
+}
+
+int hsmkey_object_always_authenticate(const struct hsmkey_object *obj)
+{
+    return obj->always_auth;
 }
 
 const void *hsmkey_object_attr(const struct hsmkey_object *obj,
@@ -174,17 +188,21 @@ const char *hsmkey_object_desc(const struct hsmkey_object *obj)
     return obj->desc;
 }
 
-/* Identify obj again after a re-initialization: its old handle is dead. */
-/* The token object again, by class, key type, id and label. */
-static CK_RV search_again(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
+/* ---- the handle a session uses ---- */
+
+/*
+ * The token object again, by class, key type, id and label, in session s
+ * (under the gate).  HSMKEY_CKR_NOT_UNIQUE when it is gone or has twins.
+ */
+static CK_RV search_again(struct hsmkey_object *obj, CK_FUNCTION_LIST *fn,
+                          CK_SESSION_HANDLE s, CK_OBJECT_HANDLE *out)
 {
-    CK_BBOOL token_object = CK_TRUE; /* not our session copies (keycopy.c) */
-    CK_ATTRIBUTE tmpl[5];
-    CK_ULONG n = 0, count = 0;
-    CK_OBJECT_HANDLE *found = NULL;
-    CK_SESSION_HANDLE s;
     static const CK_ATTRIBUTE_TYPE keys[] = { CKA_CLASS, CKA_KEY_TYPE, CKA_ID,
                                               CKA_LABEL };
+    CK_BBOOL token_object = CK_TRUE; /* not a session copy */
+    CK_ATTRIBUTE tmpl[5];
+    CK_OBJECT_HANDLE *found = NULL;
+    CK_ULONG n = 0, count = 0;
     CK_RV rv;
 
     for (size_t i = 0; i < 4; i++) {
@@ -196,109 +214,116 @@ static CK_RV search_again(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
     }
     /* Last: the id and label turn most objects away first (find.c). */
     tmpl[n++] = (CK_ATTRIBUTE){ CKA_TOKEN, &token_object, sizeof(CK_BBOOL) };
-    if (!hsmkey_token_session_get(obj->tok, &s))
-        return CKR_FUNCTION_FAILED;
-    rv = hsmkey_token_find_handles(obj->tok, s, tmpl, n, &found, &count);
-    if (rv == CKR_OK && count == 1) {
+    rv = hsmkey_find_handles(obj->tok, fn, s, tmpl, n, &found, &count);
+    if (rv == CKR_OK && count == 1)
         *out = found[0];
-    } else if (rv == CKR_OK) {
-        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: %s after the token "
-                     "was re-opened", obj->desc,
-                     count ? "several objects match" : "no longer there");
-        rv = CKR_FUNCTION_FAILED;
-    }
-    hsmkey_token_session_put(obj->tok, s, hsmkey_session_lost(rv));
+    else if (rv == CKR_OK)
+        rv = HSMKEY_CKR_NOT_UNIQUE;
     OPENSSL_free(found);
     return rv;
 }
 
-/* Identify obj again after the token started over: its old handle is dead.
- * A pooled session the token dropped meanwhile is no reason to give up. */
-static int refind(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
+/* A session-object copy of the key in s; 0 when the token would not. */
+static int copy_in(struct hsmkey_object *obj, CK_FUNCTION_LIST *fn,
+                   CK_SESSION_HANDLE s, CK_OBJECT_HANDLE h,
+                   CK_OBJECT_HANDLE *copy)
 {
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE tmpl[] = { { CKA_TOKEN, &no, sizeof(no) } };
     CK_RV rv;
 
-    if (obj->cls == CKO_PRIVATE_KEY && !hsmkey_token_login(obj->tok, NULL))
-        return 0;
-    hsmkey_err_set_mark();
-    rv = search_again(obj, out);
-    if (hsmkey_session_lost(rv)) {
-        hsmkey_err_pop_to_mark();
-        rv = search_again(obj, out);
-    } else {
-        hsmkey_err_clear_last_mark();
-    }
+    hsmkey_token_objects_lock(obj->tok, 1);
+    rv = fn->C_CopyObject(s, h, tmpl, 1, copy);
+    hsmkey_token_objects_unlock(obj->tok);
+    if (rv != CKR_OK)
+        hsmkey_pool_slot_no_copies(hsmkey_token_pool(obj->tok), obj->slot,
+                                   rv);
     return rv == CKR_OK;
 }
 
-/* The token object's handle for generation gen, found again if older. */
-static int token_handle(struct hsmkey_object *obj, unsigned long gen,
-                        CK_OBJECT_HANDLE *out)
+/*
+ * The handle session s uses for obj, under the gate: the one s holds, else
+ * the token object's (found again after the token started over) or a copy
+ * of it made in s, remembered for the next lease of s.  The extra calls
+ * happen once per session and object.
+ */
+CK_RV hsmkey_object_handle_in(struct hsmkey_object *obj, CK_FUNCTION_LIST *fn,
+                              struct hsmkey_session *sess,
+                              CK_OBJECT_HANDLE *out)
 {
-    CK_OBJECT_HANDLE h;
+    struct hsmkey_pool *pool = hsmkey_token_pool(obj->tok);
+    unsigned long serial = atomic_load(&obj->serial);
+    unsigned long epoch = hsmkey_session_epoch(sess);
+    CK_SESSION_HANDLE s = hsmkey_session_handle(sess);
+    CK_OBJECT_HANDLE h, use, old;
+    int copies = 0, copied = 0;
+    CK_RV rv;
 
-    pthread_mutex_lock(&obj->lock);
-    h = obj->handle;
-    if (obj->gen == gen) {
-        pthread_mutex_unlock(&obj->lock);
-        *out = h;
-        return 1;
+    if (hsmkey_session_get_handle(sess, obj->slot, serial, out))
+        return CKR_OK;
+    if (!hsmkey_pool_slot_handle(pool, obj->slot, serial, epoch, &h,
+                                 &copies)) {
+        if ((rv = search_again(obj, fn, s, &h)) != CKR_OK)
+            return rv;
+        hsmkey_pool_slot_set_handle(pool, obj->slot, serial, epoch, h);
     }
-    pthread_mutex_unlock(&obj->lock);
-    if (!refind(obj, &h))
-        return 0;
-    pthread_mutex_lock(&obj->lock);
-    obj->handle = h;
-    obj->gen = gen;
-    pthread_mutex_unlock(&obj->lock);
-    *out = h;
-    return 1;
+    use = h;
+    if (copies && obj->cls == CKO_PRIVATE_KEY
+        && hsmkey_token_copies_keys(obj->tok))
+        copied = copy_in(obj, fn, s, h, &use);
+    if (!hsmkey_session_set_handle(sess, obj->slot, serial, use, copied,
+                                   &old)) {
+        if (copied)
+            fn->C_DestroyObject(s, use);
+        return CKR_HOST_MEMORY;
+    }
+    if (old != 0)
+        fn->C_DestroyObject(s, old);
+    if (copied || old != 0)
+        hsmkey_pool_count_copies(pool, epoch, copied - (old != 0));
+    *out = use;
+    return CKR_OK;
 }
 
-/* Hot path: one lock and a comparison; setup work once per generation. */
-int hsmkey_object_handle(struct hsmkey_object *obj, CK_OBJECT_HANDLE *out)
+/* The token refused obj's handle: every session's handle for it, and the
+ * token object's, are found or made again on next use. */
+void hsmkey_object_invalidate(struct hsmkey_object *obj)
 {
-    unsigned long gen = hsmkey_token_gen(obj->tok);
-    CK_OBJECT_HANDLE h, copy;
-    int copied = 0;
+    unsigned long serial = hsmkey_pool_slot_renew(hsmkey_token_pool(obj->tok),
+                                                  obj->slot);
 
-    pthread_mutex_lock(&obj->lock);
-    if (obj->use_gen == gen) {
-        *out = obj->use;
-        pthread_mutex_unlock(&obj->lock);
-        return 1;
-    }
-    pthread_mutex_unlock(&obj->lock);
-    if (!token_handle(obj, gen, &h))
-        return 0;
-    if (obj->cls == CKO_PRIVATE_KEY)
-        copied = hsmkey_token_copy_key(obj->tok, h, &copy);
-    pthread_mutex_lock(&obj->lock);
-    if (obj->use_gen != gen) {
-        obj->use = copied ? copy : h;
-        obj->use_gen = gen;
-        copied = 0;
-    }
-    *out = obj->use;
-    pthread_mutex_unlock(&obj->lock);
-    if (copied) /* another thread set up its own copy first */
-        hsmkey_token_drop_copy(obj->tok, copy, gen);
-    return 1;
+    if (serial != 0)
+        atomic_store(&obj->serial, serial);
 }
 
-/* Serialized with the handle: the cache is filled once per object. */
+/* ---- what is set once ---- */
+
 EVP_PKEY *hsmkey_object_cached_pub(struct hsmkey_object *obj, EVP_PKEY *set)
 {
-    EVP_PKEY *out;
+    EVP_PKEY *none = NULL, *out;
 
-    pthread_mutex_lock(&obj->lock);
-    if (obj->pub == NULL && set != NULL && EVP_PKEY_up_ref(set))
-        obj->pub = set;
-    out = obj->pub;
+    if (set != NULL && EVP_PKEY_up_ref(set)
+        && !atomic_compare_exchange_strong(&obj->pub, &none, set))
+        EVP_PKEY_free(set); /* another thread's came first */
+    out = atomic_load(&obj->pub);
     if (out != NULL && !EVP_PKEY_up_ref(out))
         out = NULL;
-    pthread_mutex_unlock(&obj->lock);
     return out;
+}
+
+void hsmkey_object_set_partner(struct hsmkey_object *obj,
+                               struct hsmkey_object *partner)
+{
+    struct hsmkey_object *none = NULL;
+
+    hsmkey_object_ref(partner);
+    if (!atomic_compare_exchange_strong(&obj->partner, &none, partner))
+        hsmkey_object_free(partner);
+}
+
+struct hsmkey_object *hsmkey_object_get_partner(struct hsmkey_object *obj)
+{
+    return hsmkey_object_ref(atomic_load(&obj->partner));
 }
 
 char *hsmkey_object_uri(const struct hsmkey_object *obj)
@@ -309,7 +334,7 @@ char *hsmkey_object_uri(const struct hsmkey_object *obj)
 
     if (uri == NULL)
         goto done;
-    *p11_kit_uri_get_token_info(uri) = obj->tok->info;
+    *p11_kit_uri_get_token_info(uri) = *hsmkey_token_info(obj->tok);
     for (size_t i = 0; i < 3; i++) {
         size_t len;
         const void *v = hsmkey_object_attr(obj, keys[i], &len);
@@ -328,32 +353,4 @@ done:
         hsmkey_raise(HSMKEY_R_INTERNAL, "cannot format a URI for %s",
                      obj->desc);
     return out;
-}
-
-void hsmkey_object_set_partner(struct hsmkey_object *obj,
-                               struct hsmkey_object *partner)
-{
-    pthread_mutex_lock(&obj->lock);
-    if (obj->partner == NULL)
-        obj->partner = hsmkey_object_ref(partner);
-    pthread_mutex_unlock(&obj->lock);
-}
-
-struct hsmkey_object *hsmkey_object_get_partner(struct hsmkey_object *obj)
-{
-    struct hsmkey_object *p;
-
-    pthread_mutex_lock(&obj->lock);
-    p = hsmkey_object_ref(obj->partner);
-    pthread_mutex_unlock(&obj->lock);
-    return p;
-}
-
-void hsmkey_object_invalidate(struct hsmkey_object *obj)
-{
-    pthread_mutex_lock(&obj->lock);
-    /* No token generation is 0: found (and copied) again on next use. */
-    obj->gen = 0;
-    obj->use_gen = 0;
-    pthread_mutex_unlock(&obj->lock);
 }

@@ -55,8 +55,34 @@ void prov_add_usage(struct prov_tmpl *pub, struct prov_tmpl *priv,
 
 void prov_raise(struct prov_job *job, const char *call, CK_RV rv)
 {
-    hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': %s: %s", job->tok->label,
-                 call, hsmkey_ckr_name(rv));
+    hsmkey_raise(HSMKEY_R_PKCS11, "token '%s': %s: %s",
+                 hsmkey_token_label(job->tok), call, hsmkey_ckr_name(rv));
+}
+
+CK_FUNCTION_LIST *prov_enter(struct prov_job *job)
+{
+    return hsmkey_lease_enter(&job->lease, &job->s);
+}
+
+void prov_leave(struct prov_job *job)
+{
+    hsmkey_lease_leave(&job->lease);
+}
+
+struct hsmkey_object *prov_object(struct prov_job *job, CK_OBJECT_HANDLE h)
+{
+    CK_FUNCTION_LIST *fn = prov_enter(job);
+    struct hsmkey_object *obj;
+    CK_RV rv = CKR_OK;
+
+    if (fn == NULL)
+        return NULL;
+    obj = hsmkey_object_new(job->tok, fn, job->s, h,
+                            hsmkey_lease_epoch(&job->lease), &rv);
+    prov_leave(job);
+    if (obj == NULL)
+        prov_raise(job, "reading the new key's attributes", rv);
+    return obj;
 }
 
 int hsmkey_pubkey_id(EVP_PKEY *pub, unsigned char id[20])
@@ -82,7 +108,9 @@ static int find_keys(struct prov_job *job, CK_ATTRIBUTE_TYPE type,
     static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY,
                                                CKO_PUBLIC_KEY };
     CK_OBJECT_HANDLE *found = NULL;
+    CK_FUNCTION_LIST *fn;
     CK_ULONG n = 0;
+    CK_RV rv;
 
     for (size_t c = 0; c < 2; c++) {
         CK_ATTRIBUTE tmpl[2] = {
@@ -90,9 +118,14 @@ static int find_keys(struct prov_job *job, CK_ATTRIBUTE_TYPE type,
             { type, (void *)v, len },
         };
 
-        if (hsmkey_token_find_handles(job->tok, job->s, tmpl, 2, &found, &n)
-            != CKR_OK)
+        if ((fn = prov_enter(job)) == NULL)
             return 0;
+        rv = hsmkey_find_handles(job->tok, fn, job->s, tmpl, 2, &found, &n);
+        prov_leave(job);
+        if (rv != CKR_OK) {
+            prov_raise(job, "C_FindObjects", rv);
+            return 0;
+        }
         for (CK_ULONG i = 0; i < n && job->nold < 16; i++) {
             int seen = 0;
 
@@ -105,7 +138,7 @@ static int find_keys(struct prov_job *job, CK_ATTRIBUTE_TYPE type,
         if (n > 0 && !job->nk->force) {
             hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "token '%s' already has a %s "
                          "key with %s: choose another, or --force to "
-                         "replace it", job->tok->label,
+                         "replace it", hsmkey_token_label(job->tok),
                          c == 0 ? "private" : "public", what);
             return 0;
         }
@@ -123,7 +156,7 @@ int prov_begin(struct prov_job *job, struct hsmkey_token *tok,
     memset(job, 0, sizeof(*job));
     job->tok = tok;
     job->nk = nk;
-    if (!hsmkey_token_session_get(tok, &job->s))
+    if (!hsmkey_lease_begin(&job->lease, tok, 1))
         return 0;
     job->have_session = 1;
     snprintf(what, sizeof(what), "label '%.64s'", nk->label);
@@ -141,17 +174,27 @@ static int set_id(struct prov_job *job, CK_OBJECT_HANDLE h,
                   const unsigned char *id, size_t idlen)
 {
     CK_ATTRIBUTE a = { CKA_ID, (void *)id, idlen };
-    CK_RV rv = job->tok->fn->C_SetAttributeValue(job->s, h, &a, 1);
+    CK_FUNCTION_LIST *fn = prov_enter(job);
+    CK_RV rv;
 
+    if (fn == NULL)
+        return 0;
+    rv = fn->C_SetAttributeValue(job->s, h, &a, 1);
+    prov_leave(job);
     if (rv != CKR_OK)
         prov_raise(job, "C_SetAttributeValue(CKA_ID)", rv);
     return rv == CKR_OK;
 }
 
-static void destroy(struct prov_job *job, CK_OBJECT_HANDLE h)
+void prov_destroy(struct prov_job *job, CK_OBJECT_HANDLE h)
 {
-    CK_RV rv = job->tok->fn->C_DestroyObject(job->s, h);
+    CK_FUNCTION_LIST *fn = prov_enter(job);
+    CK_RV rv;
 
+    if (fn == NULL)
+        return;
+    rv = fn->C_DestroyObject(job->s, h);
+    prov_leave(job);
     if (rv != CKR_OK)
         prov_raise(job, "C_DestroyObject", rv);
 }
@@ -166,22 +209,22 @@ struct hsmkey_object *prov_finish(struct prov_job *job, CK_OBJECT_HANDLE priv,
     if (id != NULL
         && (!set_id(job, priv, id, idlen) || !set_id(job, pub, id, idlen)))
         goto err;
-    if ((obj = hsmkey_object_new(job->tok, job->s, priv)) == NULL)
+    if ((obj = prov_object(job, priv)) == NULL)
         goto err;
     for (CK_ULONG i = 0; i < job->nold; i++)
-        destroy(job, job->old[i]);
+        prov_destroy(job, job->old[i]);
     if (replaced != NULL)
         *replaced = job->nold;
     return obj;
 err:
-    destroy(job, priv);
-    destroy(job, pub);
+    prov_destroy(job, priv);
+    prov_destroy(job, pub);
     return NULL;
 }
 
 void prov_end(struct prov_job *job)
 {
     if (job->have_session)
-        hsmkey_token_session_put(job->tok, job->s, 0);
+        hsmkey_lease_end(&job->lease, CKR_OK);
     job->have_session = 0;
 }

@@ -33,11 +33,20 @@ void prov_add_usage(struct prov_tmpl *pub, struct prov_tmpl *priv,
 struct prov_job {
     struct hsmkey_token *tok;
     const struct hsmkey_newkey *nk;
-    CK_SESSION_HANDLE s;
+    struct hsmkey_lease lease;
     int have_session;
+    CK_SESSION_HANDLE s; /* the lease's, valid between enter and leave */
+    CK_RV last;          /* the last call's answer */
     CK_OBJECT_HANDLE old[16];
     CK_ULONG nold;
 };
+
+/* Module calls of the job go between these (the gate and the fence):
+ * the function list, or NULL when the token started over (raised). */
+CK_FUNCTION_LIST *prov_enter(struct prov_job *job);
+void prov_leave(struct prov_job *job);
+/* The object h, read in the job's session; NULL + raise. */
+struct hsmkey_object *prov_object(struct prov_job *job, CK_OBJECT_HANDLE h);
 
 /*
  * Take a session and look for private/public keys with nk's label or with
@@ -56,6 +65,9 @@ struct hsmkey_object *prov_finish(struct prov_job *job, CK_OBJECT_HANDLE priv,
                                   const unsigned char *id, size_t idlen,
                                   size_t *replaced);
 void prov_end(struct prov_job *job);
+
+/* Destroy an object the job made or replaces (a failure is raised). */
+void prov_destroy(struct prov_job *job, CK_OBJECT_HANDLE h);
 
 /* The raise for a failed PKCS#11 call during provisioning. */
 void prov_raise(struct prov_job *job, const char *call, CK_RV rv);

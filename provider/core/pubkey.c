@@ -162,25 +162,20 @@ static EVP_PKEY *ec_public(struct hsmkey_object *pubobj, const char *group,
 static struct hsmkey_object *partner(struct hsmkey_object *obj,
                                      CK_OBJECT_CLASS cls)
 {
-    struct hsmkey_token *tok = hsmkey_object_token(obj);
     size_t idlen;
     const void *id = hsmkey_object_attr(obj, CKA_ID, &idlen);
     CK_ATTRIBUTE tmpl[2] = { { CKA_CLASS, &cls, sizeof(cls) },
                              { CKA_ID, (void *)id, idlen } };
-    CK_OBJECT_HANDLE *h = NULL;
-    CK_ULONG n = 0;
-    CK_SESSION_HANDLE s;
-    struct hsmkey_object *found = NULL;
-    CK_RV rv;
+    struct hsmkey_object **found = NULL, *one = NULL;
+    size_t n = 0;
 
-    if (id == NULL || idlen == 0 || !hsmkey_token_session_get(tok, &s))
+    if (id == NULL || idlen == 0
+        || !hsmkey_token_find(hsmkey_object_token(obj), tmpl, 2, &found, &n))
         return NULL;
-    rv = hsmkey_token_find_handles(tok, s, tmpl, 2, &h, &n);
-    if (rv == CKR_OK && n > 0)
-        found = hsmkey_object_new(tok, s, h[0]);
-    hsmkey_token_session_put(tok, s, hsmkey_session_lost(rv));
-    OPENSSL_free(h);
-    return found;
+    if (n > 0)
+        one = hsmkey_object_ref(found[0]);
+    hsmkey_objects_free(found, n);
+    return one;
 }
 
 static EVP_PKEY *cert_public(struct hsmkey_object *cert)

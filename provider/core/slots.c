@@ -15,44 +15,37 @@ static int grow(struct hsmkey_slot **slots, size_t n)
     struct hsmkey_slot *grown = OPENSSL_realloc(*slots,
                                                 (n + 1) * sizeof(*grown));
 
-    if (grown == NULL) {
-        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+    if (grown == NULL)
         return 0;
-    }
     memset(&grown[n], 0, sizeof(grown[n]));
     *slots = grown;
     return 1;
 }
 
-static int list_module(CK_FUNCTION_LIST *fn, struct hsmkey_slot **slots,
-                       size_t *count)
+/* Under the gate: CK_RV, nothing raised. */
+static CK_RV list_module(CK_FUNCTION_LIST *fn, struct hsmkey_slot **slots,
+                         size_t *count)
 {
     CK_SLOT_ID *ids = NULL;
     CK_ULONG n = 0;
     CK_INFO minfo;
     CK_RV rv;
-    int ok = 0;
 
     memset(&minfo, 0, sizeof(minfo));
     fn->C_GetInfo(&minfo);
     rv = fn->C_GetSlotList(CK_FALSE, NULL, &n);
     if (rv == CKR_OK && n > 0) {
-        if ((ids = OPENSSL_malloc(n * sizeof(*ids))) == NULL) {
-            hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
-            return 0;
-        }
+        if ((ids = OPENSSL_malloc(n * sizeof(*ids))) == NULL)
+            return CKR_HOST_MEMORY;
         rv = fn->C_GetSlotList(CK_FALSE, ids, &n);
     }
-    if (rv != CKR_OK) {
-        hsmkey_raise(HSMKEY_R_MODULE, "C_GetSlotList: %s",
-                     hsmkey_ckr_name(rv));
-        goto done;
-    }
-    for (CK_ULONG i = 0; i < n; i++) {
+    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
         struct hsmkey_slot *s;
 
-        if (!grow(slots, *count))
-            goto done;
+        if (!grow(slots, *count)) {
+            rv = CKR_HOST_MEMORY;
+            break;
+        }
         s = &(*slots)[*count];
         s->id = ids[i];
         if (fn->C_GetSlotInfo(ids[i], &s->info) != CKR_OK)
@@ -66,29 +59,33 @@ static int list_module(CK_FUNCTION_LIST *fn, struct hsmkey_slot **slots,
                           sizeof(minfo.libraryDescription));
         (*count)++;
     }
-    ok = 1;
-done:
     OPENSSL_free(ids);
-    return ok;
+    return rv;
 }
 
 int hsmkey_core_slots(struct hsmkey_core *core, struct hsmkey_slot **slots,
                       size_t *count)
 {
-    int ok = 1;
+    const struct hsmkey_modules *mods;
+    struct hsmkey_fence fence;
+    CK_RV rv = CKR_OK;
 
     *slots = NULL;
     *count = 0;
     if (!hsmkey_core_ensure(core))
         return 0;
-    pthread_mutex_lock(&core->lock);
-    for (size_t i = 0; ok && core->modules[i] != NULL; i++)
-        ok = list_module(core->modules[i], slots, count);
-    pthread_mutex_unlock(&core->lock);
-    if (!ok) {
-        OPENSSL_free(*slots);
-        *slots = NULL;
-        *count = 0;
-    }
-    return ok;
+    hsmkey_call_begin(hsmkey_core_gate(core), &fence);
+    mods = hsmkey_core_modules(core);
+    for (size_t i = 0; rv == CKR_OK && i < hsmkey_modules_count(mods); i++)
+        rv = list_module(hsmkey_modules_get(mods, i), slots, count);
+    hsmkey_call_end(hsmkey_core_gate(core), &fence);
+    if (rv == CKR_OK)
+        return 1;
+    hsmkey_raise(rv == CKR_HOST_MEMORY ? HSMKEY_R_INTERNAL : HSMKEY_R_MODULE,
+                 "PKCS#11 module %s: C_GetSlotList: %s",
+                 hsmkey_core_module_name(core), hsmkey_ckr_name(rv));
+    OPENSSL_free(*slots);
+    *slots = NULL;
+    *count = 0;
+    return 0;
 }

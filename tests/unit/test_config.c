@@ -14,9 +14,10 @@
 #include <openssl/params.h>
 
 #include "provider/prov.h"
+#include "err_capture.h"
 
 /* What the fake openssl.cnf section holds; NULL: the key is absent. */
-static const char *cnf_module, *cnf_pin, *cnf_copies;
+static const char *cnf_module, *cnf_pin, *cnf_copies, *cnf_max, *cnf_wait;
 static int cnf_fails;
 
 static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
@@ -33,6 +34,10 @@ static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
     if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_SESSION_COPIES))
         && cnf_copies)
         OSSL_PARAM_set_utf8_ptr(p, cnf_copies);
+    if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_MAX_SESSIONS)) && cnf_max)
+        OSSL_PARAM_set_utf8_ptr(p, cnf_max);
+    if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_SESSION_WAIT)) && cnf_wait)
+        OSSL_PARAM_set_utf8_ptr(p, cnf_wait);
     return 1;
 }
 
@@ -47,10 +52,22 @@ static void load(struct hkprov_ctx *ctx)
     assert_int_equal(hkprov_config_load(ctx, NULL, core_in), 1);
 }
 
+/* A value that makes no sense stops the load, naming the key. */
+static void refused(const char *key)
+{
+    struct hkprov_ctx ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    err_capture_reset();
+    assert_int_equal(hkprov_config_load(&ctx, NULL, core_in), 0);
+    assert_true(err_capture_contains(key));
+    hkprov_config_free(&ctx);
+}
+
 static int setup(void **state)
 {
     (void)state;
-    cnf_module = cnf_pin = cnf_copies = NULL;
+    cnf_module = cnf_pin = cnf_copies = cnf_max = cnf_wait = NULL;
     cnf_fails = 0;
     unsetenv("HSMKEY_PKCS11_MODULE");
     unsetenv("HSMKEY_PIN_SOURCE");
@@ -106,8 +123,9 @@ static void test_config_env_module_overrides(void **state)
     hkprov_config_free(&ctx);
 }
 
-/* HSMKEY_PIN_SOURCE comes after the configuration (the core asks it last):
- * the section's value is kept as is. */
+/* HSMKEY_PIN_SOURCE is weighed by the core, which asks it before the
+ * configuration (tests/prov_errors.sh shows the order): the section's value
+ * is kept as is here. */
 static void test_config_env_pin_does_not_override(void **state)
 {
     struct hkprov_ctx ctx;
@@ -138,16 +156,46 @@ static void test_config_session_copies(void **state)
 
     (void)state;
     load(&ctx);
-    assert_int_equal(ctx.session_copies, 1); /* on unless refused */
+    assert_int_equal(ctx.session_copies, HSMKEY_COPIES_AUTO);
     hkprov_config_free(&ctx);
     cnf_copies = "no";
     load(&ctx);
-    assert_int_equal(ctx.session_copies, 0);
+    assert_int_equal(ctx.session_copies, HSMKEY_COPIES_OFF);
     hkprov_config_free(&ctx);
     cnf_copies = "yes";
     load(&ctx);
-    assert_int_equal(ctx.session_copies, 1);
+    assert_int_equal(ctx.session_copies, HSMKEY_COPIES_ON);
     hkprov_config_free(&ctx);
+    cnf_copies = "auto";
+    load(&ctx);
+    assert_int_equal(ctx.session_copies, HSMKEY_COPIES_AUTO);
+    hkprov_config_free(&ctx);
+    cnf_copies = "sometimes";
+    refused("session-copies");
+}
+
+static void test_config_sessions(void **state)
+{
+    struct hkprov_ctx ctx;
+
+    (void)state;
+    load(&ctx);
+    assert_int_equal(ctx.max_sessions, 0); /* the token's own limit */
+    assert_true(ctx.session_wait_ms < 0);  /* the core's default */
+    hkprov_config_free(&ctx);
+    cnf_max = "4";
+    cnf_wait = "30";
+    load(&ctx);
+    assert_int_equal(ctx.max_sessions, 4);
+    assert_int_equal(ctx.session_wait_ms, 30000);
+    hkprov_config_free(&ctx);
+    cnf_max = "-1";
+    refused("max-sessions");
+    cnf_max = "4 sessions";
+    refused("max-sessions");
+    cnf_max = NULL;
+    cnf_wait = "99999";
+    refused("session-wait");
 }
 
 int main(void)
@@ -161,6 +209,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_failed_upcall_means_defaults,
                                setup),
         cmocka_unit_test_setup(test_config_session_copies, setup),
+        cmocka_unit_test_setup(test_config_sessions, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
