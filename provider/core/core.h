@@ -133,6 +133,11 @@ struct hsmkey_lent {
     unsigned long gen;
 };
 
+/* operation.c: after C_SignInit, the PIN again for a key marked
+ * CKA_ALWAYS_AUTHENTICATE (CKR_OK for other keys). */
+CK_RV hsmkey_object_context_login(struct hsmkey_object *key,
+                                  CK_SESSION_HANDLE s);
+
 /* session.c: empty the pool; close_sessions: C_CloseSession each first. */
 void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions);
 

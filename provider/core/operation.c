@@ -64,7 +64,8 @@ static int token_lost(CK_RV rv)
  * A key marked CKA_ALWAYS_AUTHENTICATE (PIV, YubiKey signature slot) wants
  * the PIN again after every C_SignInit.
  */
-static CK_RV context_login(struct hsmkey_object *key, CK_SESSION_HANDLE s)
+CK_RV hsmkey_object_context_login(struct hsmkey_object *key,
+                                  CK_SESSION_HANDLE s)
 {
     struct hsmkey_token *tok = hsmkey_object_token(key);
     struct hsmkey_pin *pin = NULL;
@@ -119,7 +120,7 @@ static CK_RV attempt(struct op *op)
     rv = op->calls->init(tok->fn, s, op->mech, h);
     active = rv == CKR_OK;
     if (active && op->calls == &sign_calls)
-        rv = context_login(op->key, s);
+        rv = hsmkey_object_context_login(op->key, s);
     if (rv != CKR_OK && active)
         op->failed = "C_Login(CKU_CONTEXT_SPECIFIC)";
     if (rv == CKR_OK) {
