@@ -31,6 +31,7 @@ static OSSL_FUNC_decoder_newctx_fn dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn dec_freectx;
 static OSSL_FUNC_decoder_decode_fn pem_dec_decode;
 static OSSL_FUNC_decoder_decode_fn rsa_dec_decode;
+static OSSL_FUNC_decoder_decode_fn rsapss_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ec_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ed25519_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ed448_dec_decode;
@@ -260,6 +261,7 @@ static int decode_keeping_errno(struct hkprov_ctx *prov, const char *type,
     }
 
 KEY_DECODER(rsa, "RSA")
+KEY_DECODER(rsapss, "RSA-PSS")
 KEY_DECODER(ec, "EC")
 KEY_DECODER(ed25519, "ED25519")
 KEY_DECODER(ed448, "ED448")
@@ -298,6 +300,7 @@ const OSSL_DISPATCH hkprov_pem_decoder_functions[] = {
     }
 
 KEY_DECODER_FUNCTIONS(rsa);
+KEY_DECODER_FUNCTIONS(rsapss);
 KEY_DECODER_FUNCTIONS(ec);
 KEY_DECODER_FUNCTIONS(ed25519);
 KEY_DECODER_FUNCTIONS(ed448);

@@ -15,6 +15,7 @@
 
 /* Names as the default provider spells them, so EVP_PKEY_is_a() agrees. */
 #define HKPROV_NAMES_RSA "RSA:rsaEncryption:1.2.840.113549.1.1.1"
+#define HKPROV_NAMES_RSA_PSS "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10"
 #define HKPROV_NAMES_EC "EC:id-ecPublicKey:1.2.840.10045.2.1"
 #define HKPROV_NAMES_ECDSA "ECDSA"
 #define HKPROV_NAMES_ECDH "ECDH"
@@ -74,6 +75,7 @@ int hkprov_rsa_tls_unpad(const unsigned char *em, size_t k,
                          unsigned int alt_version, unsigned char *out);
 
 extern const OSSL_DISPATCH hkprov_rsa_keymgmt_functions[];
+extern const OSSL_DISPATCH hkprov_rsapss_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ec_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ed25519_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ed448_keymgmt_functions[];
@@ -89,6 +91,7 @@ extern const OSSL_DISPATCH hkprov_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH hkprov_pem_decoder_functions[];
 extern const OSSL_DISPATCH hkprov_keyref_encoder_functions[];
 extern const OSSL_DISPATCH hkprov_rsa_decoder_functions[];
+extern const OSSL_DISPATCH hkprov_rsapss_decoder_functions[];
 extern const OSSL_DISPATCH hkprov_ec_decoder_functions[];
 
 #endif
