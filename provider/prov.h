@@ -59,6 +59,9 @@ struct hkprov_key {
 
 struct hkprov_key *hkprov_key_new(struct hkprov_ctx *prov,
                                   struct hsmkey_object *obj);
+/* The public half of obj alone: no token operation, like an imported key */
+struct hkprov_key *hkprov_key_new_public(struct hkprov_ctx *prov,
+                                         struct hsmkey_object *obj);
 struct hkprov_key *hkprov_key_ref(struct hkprov_key *key);
 void hkprov_key_free(struct hkprov_key *key);
 /* Largest signature in bytes (RSA: modulus size; ECDSA: DER maximum). */

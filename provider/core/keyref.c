@@ -344,3 +344,51 @@ char *hsmkey_keyref_read_bio(BIO *in, const char *name_for_errors)
     OPENSSL_free(der);
     return uri;
 }
+
+static int starts_with(const char *line, const char *prefix)
+{
+    return strncmp(line, prefix, strlen(prefix)) == 0;
+}
+
+/* The lines of the first key-reference block into mem; 0 when too long. */
+static int copy_block(BIO *in, BIO *mem, int *seen)
+{
+    static const char begin[] = "-----BEGIN " HSMKEY_KEYREF_PEM_LABEL "-----";
+    static const char end[] = "-----END " HSMKEY_KEYREF_PEM_LABEL "-----";
+    char line[256];
+    size_t total = 0;
+    int n;
+
+    while ((n = BIO_gets(in, line, sizeof(line))) > 0) {
+        if (!*seen && !(*seen = starts_with(line, begin)))
+            continue;
+        total += (size_t)n;
+        /* base64 of the largest DER accepted, with its line breaks */
+        if (total > 2 * KEYREF_MAX_LEN || BIO_write(mem, line, n) != n)
+            return 0;
+        if (starts_with(line, end))
+            break;
+    }
+    return 1;
+}
+
+char *hsmkey_keyref_read_block(BIO *in, const char *name_for_errors,
+                               int *seen)
+{
+    const char *name = name_or_default(name_for_errors);
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *uri = NULL;
+
+    hsmkey_return_val_if_fail(in != NULL && seen != NULL, NULL);
+    *seen = 0;
+    if (mem == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "%s: out of memory", name);
+    } else if (!copy_block(in, mem, seen)) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: the \"%s\" PEM block is too "
+                     "long", name, HSMKEY_KEYREF_PEM_LABEL);
+    } else {
+        uri = hsmkey_keyref_read_bio(mem, name);
+    }
+    BIO_free(mem);
+    return uri;
+}
