@@ -68,6 +68,28 @@ void hkprov_key_free(struct hkprov_key *key);
 size_t hkprov_key_max_sig(const struct hkprov_key *key);
 int hkprov_key_bits(const struct hkprov_key *key);
 
+/* store_search.c: OSSL_STORE_find criteria, applied to found objects. */
+struct hkprov_store_search;
+struct hkprov_store_search *hkprov_store_search_new(void);
+void hkprov_store_search_free(struct hkprov_store_search *s);
+/* Subject, issuer, serial, digest + fingerprint, alias from params. */
+int hkprov_store_search_set(struct hkprov_store_search *s,
+                            const OSSL_PARAM params[]);
+int hkprov_store_search_active(const struct hkprov_store_search *s);
+/* A criterion only certificates can meet (subject, issuer, serial). */
+int hkprov_store_search_certs_only(const struct hkprov_store_search *s);
+int hkprov_store_search_matches(struct hkprov_ctx *prov,
+                                const struct hkprov_store_search *s,
+                                struct hsmkey_object *obj);
+/* The settable parameters it reads, for the store's table. */
+#define HKPROV_STORE_SEARCH_SETTABLE                                          \
+    OSSL_PARAM_octet_string(OSSL_STORE_PARAM_SUBJECT, NULL, 0),               \
+    OSSL_PARAM_octet_string(OSSL_STORE_PARAM_ISSUER, NULL, 0),                \
+    OSSL_PARAM_BN(OSSL_STORE_PARAM_SERIAL, NULL, 0),                          \
+    OSSL_PARAM_utf8_string(OSSL_STORE_PARAM_DIGEST, NULL, 0),                 \
+    OSSL_PARAM_octet_string(OSSL_STORE_PARAM_FINGERPRINT, NULL, 0),           \
+    OSSL_PARAM_utf8_string(OSSL_STORE_PARAM_ALIAS, NULL, 0)
+
 /* signature_rsa.c: a digest's CKM_SHA* and CKG_MGF1_* (either may be NULL) */
 int hkprov_rsa_hash_ids(const EVP_MD *md, CK_MECHANISM_TYPE *hash,
                         CK_RSA_PKCS_MGF_TYPE *mgf);
