@@ -62,7 +62,7 @@ sed -n '/BEGIN PUBLIC KEY/,/END PUBLIC KEY/p' "$T/out/nopin.out" \
 assert_same_file "$T/out/nopin.pub.only.pem" "$T/out/token.pub.pem" \
     "the public key found without a PIN"
 # A second token with one key pair and its certificate: its base URI.
-softhsm2-util --init-token --free --label single --so-pin "$TOKEN_SO_PIN" \
+OPENSSL_CONF=$SW_CNF softhsm2-util --init-token --free --label single --so-pin "$TOKEN_SO_PIN" \
     --pin "$TOKEN_PIN" >"$T/secret/single.log" 2>&1 ||
     die "cannot make a second token: $(cat "$T/secret/single.log")"
 OPENSSL_CONF=$SW_CNF pkcs11-tool --module "$TOKEN_MODULE" --token-label single \
