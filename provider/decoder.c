@@ -21,6 +21,7 @@
 #include <openssl/core_names.h>
 #include <openssl/core_object.h>
 #include <openssl/bio.h>
+#include <openssl/x509.h>
 
 #include "prov.h"
 #include "hsmkey/keyref.h"
@@ -31,6 +32,7 @@ static OSSL_FUNC_decoder_newctx_fn dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn dec_freectx;
 static OSSL_FUNC_decoder_decode_fn pem_dec_decode;
 static OSSL_FUNC_decoder_decode_fn rsa_dec_decode;
+static OSSL_FUNC_decoder_decode_fn rsapss_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ec_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ed25519_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ed448_dec_decode;
@@ -68,64 +70,83 @@ static BIO *slurp(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
     return all;
 }
 
-/*
- * A reference to a key that is not there (or a wrong PIN) must be reported
- * here: OpenSSL's file store drops the errors of the later DER stage.  The
- * search is cached (core/cache.c), so the DER stage does not repeat it.
- */
-static int key_reachable(struct hkprov_ctx *prov, const char *text)
+/* What a key reference names: the public key when its type= says so, else
+ * (the usual case, with or without type=private) the private key. */
+static CK_OBJECT_CLASS uri_class(P11KitUri *uri)
+{
+    CK_ATTRIBUTE *a = p11_kit_uri_get_attribute(uri, CKA_CLASS);
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+
+    if (a != NULL && a->ulValueLen == sizeof(cls))
+        memcpy(&cls, a->pValue, sizeof(cls));
+    return cls == CKO_PUBLIC_KEY ? cls : CKO_PRIVATE_KEY;
+}
+
+/* The one key a reference names, and its class; NULL after raising. */
+static struct hsmkey_object *referenced(struct hkprov_ctx *prov,
+                                        const char *text, CK_OBJECT_CLASS *cls)
 {
     P11KitUri *uri = hsmkey_uri_parse(text);
     struct hsmkey_object *obj = NULL;
-    int saved = errno;
 
-    if (uri != NULL)
-        obj = hsmkey_core_find_one(prov->core, uri, CKO_PRIVATE_KEY);
-    errno = saved;
-    hsmkey_object_free(obj);
+    if (uri != NULL) {
+        *cls = uri_class(uri);
+        obj = hsmkey_core_find_one(prov->core, uri, *cls);
+    }
     p11_kit_uri_free(uri);
-    return obj != NULL;
+    return obj;
 }
 
-static int is_keyref_pem(BIO *mem)
+/* A public key goes on as SubjectPublicKeyInfo DER: the default provider's
+ * decoders make an ordinary software key of it. */
+static int hand_public_der(struct hkprov_ctx *prov, struct hsmkey_object *obj,
+                           OSSL_CALLBACK *cb, void *cbarg)
 {
-    static const char begin[] = "-----BEGIN " HSMKEY_KEYREF_PEM_LABEL "-----";
-    char *data;
-    long len = BIO_get_mem_data(mem, &data);
+    EVP_PKEY *pub = hsmkey_object_public_key(obj, prov->libctx,
+                                             HKPROV_SOFTWARE_PROPQ);
+    unsigned char *der = NULL;
+    int len = pub != NULL ? i2d_PUBKEY(pub, &der) : -1, ret = 0;
+    OSSL_PARAM params[4];
 
-    return len > 0 && memmem(data, len, begin, sizeof(begin) - 1) != NULL;
+    if (len > 0) {
+        params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA,
+                                                      der, (size_t)len);
+        params[1] = OSSL_PARAM_construct_utf8_string(
+            OSSL_OBJECT_PARAM_DATA_TYPE,
+            (char *)EVP_PKEY_get0_type_name(pub), 0);
+        params[2] = OSSL_PARAM_construct_utf8_string(
+            OSSL_OBJECT_PARAM_DATA_STRUCTURE, "SubjectPublicKeyInfo", 0);
+        params[3] = OSSL_PARAM_construct_end();
+        ret = cb(params, cbarg);
+    } else if (pub != NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "%s: cannot encode its public key",
+                     hsmkey_object_desc(obj));
+    }
+    OPENSSL_free(der);
+    EVP_PKEY_free(pub);
+    return ret;
 }
 
-static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
-                          OSSL_CALLBACK *cb, void *cbarg,
-                          OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+/*
+ * A reference to a key that is not there (or a wrong PIN) is reported
+ * here: OpenSSL's file store drops the errors of the later DER stage.  The
+ * search is cached (core/cache.c), so the DER stage does not repeat it.
+ */
+static int hand_on(struct hkprov_ctx *prov, const char *text,
+                   OSSL_CALLBACK *cb, void *cbarg)
 {
-    BIO *all = slurp(ctx, cin);
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    struct hsmkey_object *obj = referenced(prov, text, &cls);
     unsigned char *der = NULL;
     size_t derlen = 0;
-    char *uri;
     OSSL_PARAM params[3];
-    int ret = 1, ours;
+    int ret = 0;
 
-    (void)selection;
-    (void)pw_cb;
-    (void)pw_cbarg;
-    if (all == NULL)
-        return 1;
-    /* Not a key-reference file is not an error: other decoders go on.  A
-     * file with our PEM label that we cannot read is one, and is said. */
-    ours = is_keyref_pem(all);
-    hsmkey_err_set_mark();
-    uri = hsmkey_keyref_read_bio(all, "key-reference file");
-    if (uri == NULL && ours) {
-        hsmkey_err_clear_last_mark();
-        BIO_free(all);
+    if (obj == NULL)
         return 0;
-    }
-    hsmkey_err_pop_to_mark();
-    if (uri != NULL && !key_reachable(ctx, uri))
-        ret = 0;
-    else if (uri != NULL && hsmkey_keyref_encode_der(uri, &der, &derlen)) {
+    if (cls == CKO_PUBLIC_KEY) {
+        ret = hand_public_der(prov, obj, cb, cbarg);
+    } else if (hsmkey_keyref_encode_der(text, &der, &derlen)) {
         params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA,
                                                       der, derlen);
         params[1] = OSSL_PARAM_construct_utf8_string(
@@ -134,8 +155,47 @@ static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
         ret = cb(params, cbarg);
     }
     OPENSSL_free(der);
-    OPENSSL_free(uri);
-    BIO_free(all);
+    hsmkey_object_free(obj);
+    return ret;
+}
+
+/*
+ * Reads only up to the end of the key-reference block: the next object of
+ * a file is where OSSL_STORE looks for it, and a failure here leaves the
+ * file not at its end, which is what makes the file store report it
+ * (`openssl storeutl` exits 1) instead of taking it for the end.
+ */
+static int pem_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
+                          OSSL_CALLBACK *cb, void *cbarg,
+                          OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
+{
+    struct hkprov_ctx *prov = vctx;
+    BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
+    char *text;
+    int seen = 0, ret, saved = errno;
+
+    (void)selection;
+    (void)pw_cb;
+    (void)pw_cbarg;
+    if (in == NULL)
+        return 0;
+    hsmkey_err_set_mark();
+    text = hsmkey_keyref_read_block(in, "key-reference file", &seen);
+    BIO_free(in);
+    /* Not a key-reference file is not an error: other decoders go on.  A
+     * file with our PEM label that we cannot read is one, and is said. */
+    if (text == NULL) {
+        if (!seen) {
+            hsmkey_err_pop_to_mark();
+            return 1;
+        }
+        hsmkey_err_clear_last_mark();
+        return 0;
+    }
+    hsmkey_err_pop_to_mark();
+    ret = hand_on(prov, text, cb, cbarg);
+    OPENSSL_free(text);
+    errno = saved; /* see decode_keeping_errno */
     return ret;
 }
 
@@ -217,10 +277,12 @@ static int decode_key(struct hkprov_ctx *prov, const char *type,
     if (text == NULL)
         return !fatal;
     if ((uri = hsmkey_uri_parse(text)) == NULL
-        || (obj = hsmkey_core_find_one(prov->core, uri, CKO_PRIVATE_KEY))
+        || (obj = hsmkey_core_find_one(prov->core, uri, uri_class(uri)))
                == NULL) {
         ret = 0;
-    } else if ((key = hkprov_key_new(prov, obj)) == NULL) {
+    } else if ((key = hsmkey_object_class(obj) == CKO_PUBLIC_KEY
+                          ? hkprov_key_new_public(prov, obj)
+                          : hkprov_key_new(prov, obj)) == NULL) {
         ret = 0;
     } else if (EVP_PKEY_is_a(key->pub, type)) {
         ret = hand_key(key, type, cb, cbarg);
@@ -260,6 +322,7 @@ static int decode_keeping_errno(struct hkprov_ctx *prov, const char *type,
     }
 
 KEY_DECODER(rsa, "RSA")
+KEY_DECODER(rsapss, "RSA-PSS")
 KEY_DECODER(ec, "EC")
 KEY_DECODER(ed25519, "ED25519")
 KEY_DECODER(ed448, "ED448")
@@ -298,6 +361,7 @@ const OSSL_DISPATCH hkprov_pem_decoder_functions[] = {
     }
 
 KEY_DECODER_FUNCTIONS(rsa);
+KEY_DECODER_FUNCTIONS(rsapss);
 KEY_DECODER_FUNCTIONS(ec);
 KEY_DECODER_FUNCTIONS(ed25519);
 KEY_DECODER_FUNCTIONS(ed448);

@@ -5,6 +5,7 @@
  * key arrives as a public key of any provider; its encoded point goes to
  * the token.
  */
+#include <string.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 
@@ -85,32 +86,39 @@ static int ecdh_set_peer(void *vctx, void *provkey)
     return 1;
 }
 
+/* The secret is x of the shared point; a shorter buffer gets its first
+ * bytes, as OpenSSL's own ECDH gives them. */
 static int ecdh_derive(void *vctx, unsigned char *secret, size_t *secretlen,
                        size_t outlen)
 {
     struct ecdh_ctx *ctx = vctx;
-    size_t field = ((size_t)hkprov_key_bits(ctx->key) + 7) / 8;
-    unsigned char point[160];
-    size_t pointlen = 0;
+    size_t field, pointlen = 0, len;
+    unsigned char point[160], whole[66];
+    int ok;
 
     if (ctx->key == NULL || ctx->peer == NULL)
         return 0;
+    field = ((size_t)hkprov_key_bits(ctx->key) + 7) / 8;
     if (secret == NULL) {
         *secretlen = field;
         return 1;
     }
-    if (outlen < field) {
-        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "ECDH secret needs %zu bytes",
-                     field);
+    if (field > sizeof(whole)) {
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "ECDH on a %zu-byte field", field);
         return 0;
     }
     if (!EVP_PKEY_get_octet_string_param(ctx->peer->pub,
                                          OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
                                          point, sizeof(point), &pointlen))
         return 0;
-    *secretlen = field;
-    return hsmkey_object_derive(ctx->key->obj, point, pointlen, secret,
-                                secretlen);
+    len = field;
+    ok = hsmkey_object_derive(ctx->key->obj, point, pointlen, whole, &len);
+    if (ok) {
+        *secretlen = outlen < len ? outlen : len;
+        memcpy(secret, whole, *secretlen);
+    }
+    OPENSSL_cleanse(whole, sizeof(whole));
+    return ok;
 }
 
 const OSSL_DISPATCH hkprov_ecdh_keyexch_functions[] = {

@@ -34,6 +34,24 @@ struct hkprov_key *hkprov_key_new(struct hkprov_ctx *prov,
     return key;
 }
 
+/* A public key only (a key reference to a public key object). */
+struct hkprov_key *hkprov_key_new_public(struct hkprov_ctx *prov,
+                                         struct hsmkey_object *obj)
+{
+    struct hkprov_key *key = hkprov_key_new(prov, NULL);
+
+    if (key == NULL)
+        return NULL;
+    key->type = hsmkey_object_key_type(obj);
+    key->pub = hsmkey_object_public_key(obj, prov->libctx,
+                                        HKPROV_SOFTWARE_PROPQ);
+    if (key->pub == NULL) {
+        hkprov_key_free(key);
+        return NULL;
+    }
+    return key;
+}
+
 struct hkprov_key *hkprov_key_ref(struct hkprov_key *key)
 {
     if (key != NULL)

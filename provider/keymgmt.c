@@ -36,6 +36,8 @@ static OSSL_FUNC_keymgmt_export_types_fn rsa_kmgmt_export_types;
 static OSSL_FUNC_keymgmt_export_types_fn ec_kmgmt_export_types;
 static OSSL_FUNC_keymgmt_query_operation_name_fn ec_kmgmt_query_operation_name;
 static OSSL_FUNC_keymgmt_import_fn rsa_kmgmt_import;
+static OSSL_FUNC_keymgmt_import_fn rsapss_kmgmt_import;
+static OSSL_FUNC_keymgmt_query_operation_name_fn rsapss_kmgmt_query_operation_name;
 static OSSL_FUNC_keymgmt_import_fn ec_kmgmt_import;
 static OSSL_FUNC_keymgmt_import_fn ed25519_kmgmt_import;
 static OSSL_FUNC_keymgmt_import_fn ed448_kmgmt_import;
@@ -219,6 +221,20 @@ static int rsa_kmgmt_import(void *keydata, int selection,
     return import_public(keydata, "RSA", OSSL_PKEY_PARAM_RSA_D, params);
 }
 
+static int rsapss_kmgmt_import(void *keydata, int selection,
+                               const OSSL_PARAM params[])
+{
+    (void)selection;
+    return import_public(keydata, "RSA-PSS", OSSL_PKEY_PARAM_RSA_D, params);
+}
+
+/* RSA-PSS keys sign with the RSA signature, as in the default provider;
+ * they have no other operation. */
+static const char *rsapss_kmgmt_query_operation_name(int operation_id)
+{
+    return operation_id == OSSL_OP_SIGNATURE ? "RSA" : NULL;
+}
+
 static int ec_kmgmt_import(void *keydata, int selection,
                            const OSSL_PARAM params[])
 {
@@ -290,6 +306,18 @@ const OSSL_DISPATCH hkprov_rsa_keymgmt_functions[] = {
     { OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))rsa_kmgmt_export_types },
     { OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))rsa_kmgmt_import },
     { OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))rsa_kmgmt_export_types },
+    { 0, NULL }
+};
+
+const OSSL_DISPATCH hkprov_rsapss_keymgmt_functions[] = {
+    KMGMT_COMMON,
+    { OSSL_FUNC_KEYMGMT_GETTABLE_PARAMS,
+      (void (*)(void))rsa_kmgmt_gettable_params },
+    { OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))rsa_kmgmt_export_types },
+    { OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))rsapss_kmgmt_import },
+    { OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))rsa_kmgmt_export_types },
+    { OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME,
+      (void (*)(void))rsapss_kmgmt_query_operation_name },
     { 0, NULL }
 };
 

@@ -15,6 +15,7 @@
 
 /* Names as the default provider spells them, so EVP_PKEY_is_a() agrees. */
 #define HKPROV_NAMES_RSA "RSA:rsaEncryption:1.2.840.113549.1.1.1"
+#define HKPROV_NAMES_RSA_PSS "RSA-PSS:RSASSA-PSS:1.2.840.113549.1.1.10"
 #define HKPROV_NAMES_EC "EC:id-ecPublicKey:1.2.840.10045.2.1"
 #define HKPROV_NAMES_ECDSA "ECDSA"
 #define HKPROV_NAMES_ECDH "ECDH"
@@ -62,11 +63,36 @@ struct hkprov_key {
 
 struct hkprov_key *hkprov_key_new(struct hkprov_ctx *prov,
                                   struct hsmkey_object *obj);
+/* The public half of obj alone: no token operation, like an imported key */
+struct hkprov_key *hkprov_key_new_public(struct hkprov_ctx *prov,
+                                         struct hsmkey_object *obj);
 struct hkprov_key *hkprov_key_ref(struct hkprov_key *key);
 void hkprov_key_free(struct hkprov_key *key);
 /* Largest signature in bytes (RSA: modulus size; ECDSA: DER maximum). */
 size_t hkprov_key_max_sig(const struct hkprov_key *key);
 int hkprov_key_bits(const struct hkprov_key *key);
+
+/* store_search.c: OSSL_STORE_find criteria, applied to found objects. */
+struct hkprov_store_search;
+struct hkprov_store_search *hkprov_store_search_new(void);
+void hkprov_store_search_free(struct hkprov_store_search *s);
+/* Subject, issuer, serial, digest + fingerprint, alias from params. */
+int hkprov_store_search_set(struct hkprov_store_search *s,
+                            const OSSL_PARAM params[]);
+int hkprov_store_search_active(const struct hkprov_store_search *s);
+/* A criterion only certificates can meet (subject, issuer, serial). */
+int hkprov_store_search_certs_only(const struct hkprov_store_search *s);
+int hkprov_store_search_matches(struct hkprov_ctx *prov,
+                                const struct hkprov_store_search *s,
+                                struct hsmkey_object *obj);
+/* The settable parameters it reads, for the store's table. */
+#define HKPROV_STORE_SEARCH_SETTABLE                                          \
+    OSSL_PARAM_octet_string(OSSL_STORE_PARAM_SUBJECT, NULL, 0),               \
+    OSSL_PARAM_octet_string(OSSL_STORE_PARAM_ISSUER, NULL, 0),                \
+    OSSL_PARAM_BN(OSSL_STORE_PARAM_SERIAL, NULL, 0),                          \
+    OSSL_PARAM_utf8_string(OSSL_STORE_PARAM_DIGEST, NULL, 0),                 \
+    OSSL_PARAM_octet_string(OSSL_STORE_PARAM_FINGERPRINT, NULL, 0),           \
+    OSSL_PARAM_utf8_string(OSSL_STORE_PARAM_ALIAS, NULL, 0)
 
 /* signature_rsa.c: a digest's CKM_SHA* and CKG_MGF1_* (either may be NULL) */
 int hkprov_rsa_hash_ids(const EVP_MD *md, CK_MECHANISM_TYPE *hash,
@@ -78,6 +104,7 @@ int hkprov_rsa_tls_unpad(const unsigned char *em, size_t k,
                          unsigned int alt_version, unsigned char *out);
 
 extern const OSSL_DISPATCH hkprov_rsa_keymgmt_functions[];
+extern const OSSL_DISPATCH hkprov_rsapss_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ec_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ed25519_keymgmt_functions[];
 extern const OSSL_DISPATCH hkprov_ed448_keymgmt_functions[];
@@ -93,6 +120,7 @@ extern const OSSL_DISPATCH hkprov_ecdh_keyexch_functions[];
 extern const OSSL_DISPATCH hkprov_pem_decoder_functions[];
 extern const OSSL_DISPATCH hkprov_keyref_encoder_functions[];
 extern const OSSL_DISPATCH hkprov_rsa_decoder_functions[];
+extern const OSSL_DISPATCH hkprov_rsapss_decoder_functions[];
 extern const OSSL_DISPATCH hkprov_ec_decoder_functions[];
 
 #endif

@@ -24,6 +24,8 @@ static OSSL_FUNC_provider_get_reason_strings_fn prov_get_reason_strings;
 static const OSSL_ALGORITHM keymgmt_algs[] = {
     { HKPROV_NAMES_RSA, HKPROV_PROPS, hkprov_rsa_keymgmt_functions,
       "RSA keys on a PKCS#11 token" },
+    { HKPROV_NAMES_RSA_PSS, HKPROV_PROPS, hkprov_rsapss_keymgmt_functions,
+      "RSA keys allowed only PSS signatures on a PKCS#11 token" },
     { HKPROV_NAMES_EC, HKPROV_PROPS, hkprov_ec_keymgmt_functions,
       "EC keys on a PKCS#11 token" },
     { HKPROV_NAMES_ED25519, HKPROV_PROPS, hkprov_ed25519_keymgmt_functions,
@@ -64,6 +66,8 @@ static const OSSL_ALGORITHM decoder_algs[] = {
       "PEM key-reference files" },
     { HKPROV_NAMES_RSA, HKPROV_KEYREF_DER, hkprov_rsa_decoder_functions,
       "RSA key references" },
+    { HKPROV_NAMES_RSA_PSS, HKPROV_KEYREF_DER,
+      hkprov_rsapss_decoder_functions, "RSA-PSS key references" },
     { HKPROV_NAMES_EC, HKPROV_KEYREF_DER, hkprov_ec_decoder_functions,
       "EC key references" },
     { HKPROV_NAMES_ED25519, HKPROV_KEYREF_DER,
@@ -81,6 +85,8 @@ static const OSSL_ALGORITHM decoder_algs[] = {
 static const OSSL_ALGORITHM encoder_algs[] = {
     { HKPROV_NAMES_RSA, HKPROV_KEYREF_PEM "PrivateKeyInfo",
       hkprov_keyref_encoder_functions, "RSA key-reference files" },
+    { HKPROV_NAMES_RSA_PSS, HKPROV_KEYREF_PEM "PrivateKeyInfo",
+      hkprov_keyref_encoder_functions, "RSA-PSS key-reference files" },
     { HKPROV_NAMES_EC, HKPROV_KEYREF_PEM "PrivateKeyInfo",
       hkprov_keyref_encoder_functions, "EC key-reference files" },
     { HKPROV_NAMES_ED25519, HKPROV_KEYREF_PEM "PrivateKeyInfo",
@@ -89,6 +95,8 @@ static const OSSL_ALGORITHM encoder_algs[] = {
       hkprov_keyref_encoder_functions, "Ed448 key-reference files" },
     { HKPROV_NAMES_RSA, HKPROV_KEYREF_PEM "pkcs11-uri",
       hkprov_keyref_encoder_functions, "RSA key-reference files" },
+    { HKPROV_NAMES_RSA_PSS, HKPROV_KEYREF_PEM "pkcs11-uri",
+      hkprov_keyref_encoder_functions, "RSA-PSS key-reference files" },
     { HKPROV_NAMES_EC, HKPROV_KEYREF_PEM "pkcs11-uri",
       hkprov_keyref_encoder_functions, "EC key-reference files" },
     { NULL, NULL, NULL, NULL }

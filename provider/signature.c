@@ -25,6 +25,8 @@ void *hkprov_sig_newctx(void *provctx, const struct hkprov_sig_family *fam)
 
 static void reset(struct hkprov_sig_ctx *ctx)
 {
+    hkprov_sig_hashed_drop(ctx);
+    ctx->digest_sign = 0;
     EVP_MD_CTX_free(ctx->mdctx);
     if (ctx->vmd != NULL)
         EVP_MD_CTX_free(ctx->vmd); /* owns vctx */
@@ -59,6 +61,12 @@ void *hkprov_sig_dupctx(void *vctx)
     dst->mdctx = NULL;
     dst->vmd = NULL;
     dst->vctx = NULL;
+    /* A token operation in flight cannot be copied: it goes with the copy,
+     * the one EVP_DigestSignFinal signs with (signature_hashed.c). */
+    if (src->stream != NULL) {
+        src->stream = NULL;
+        src->stream_moved = 1;
+    }
     hkprov_key_ref(dst->key);
     if (dst->md != NULL)
         EVP_MD_up_ref(dst->md);
@@ -104,13 +112,19 @@ int hkprov_sig_set_key(struct hkprov_sig_ctx *ctx, void *provkey, int signing)
         ctx->key = hkprov_key_ref(key);
     }
     ctx->signing = signing;
+    /* As OpenSSL's own RSA-PSS keys: PSS unless told otherwise. */
+    if (ctx->family->rsa && EVP_PKEY_is_a(key->pub, "RSA-PSS"))
+        ctx->pad = RSA_PKCS1_PSS_PADDING;
     return 1;
 }
 
 int hkprov_sig_sign_init(void *vctx, void *provkey, const OSSL_PARAM params[])
 {
-    return hkprov_sig_set_key(vctx, provkey, 1)
-           && hkprov_sig_set_ctx_params(vctx, params);
+    if (!hkprov_sig_set_key(vctx, provkey, 1)
+        || !hkprov_sig_set_ctx_params(vctx, params))
+        return 0;
+    hkprov_sig_plan(vctx);
+    return 1;
 }
 
 int hkprov_sig_sign(void *vctx, unsigned char *sig, size_t *siglen,
@@ -118,6 +132,8 @@ int hkprov_sig_sign(void *vctx, unsigned char *sig, size_t *siglen,
 {
     struct hkprov_sig_ctx *ctx = vctx;
 
+    if (sig != NULL && !hkprov_sig_allowed(ctx))
+        return 0;
     return ctx->family->sign(ctx, sig, siglen, sigsize, tbs, tbslen);
 }
 
@@ -148,9 +164,15 @@ int hkprov_sig_digest_sign_init(void *vctx, const char *mdname,
 {
     struct hkprov_sig_ctx *ctx = vctx;
 
-    if (!hkprov_sig_set_key(ctx, provkey, 1) || !hkprov_sig_set_md(ctx, mdname)
+    if (!hkprov_sig_set_key(ctx, provkey, 1))
+        return 0;
+    ctx->digest_sign = 1;
+    if (!hkprov_sig_set_md(ctx, mdname)
         || !hkprov_sig_set_ctx_params(ctx, params))
         return 0;
+    hkprov_sig_plan(ctx);
+    /* Made even for a hash-and-sign key: a parameter set later (padding)
+     * may bring the raw mechanism back. */
     ctx->mdctx = EVP_MD_CTX_new();
     return ctx->mdctx != NULL && EVP_DigestInit_ex2(ctx->mdctx, ctx->md, NULL);
 }
@@ -172,6 +194,8 @@ int hkprov_sig_digest_sign_update(void *vctx, const unsigned char *data,
 {
     struct hkprov_sig_ctx *ctx = vctx;
 
+    if (ctx->hashed != 0)
+        return hkprov_sig_hashed_update(ctx, data, datalen);
     return hash_ready(ctx) && EVP_DigestUpdate(ctx->mdctx, data, datalen);
 }
 
@@ -187,7 +211,9 @@ int hkprov_sig_digest_sign_final(void *vctx, unsigned char *sig,
         return 0;
     if (sig == NULL) /* size query: the hash must stay open */
         return ctx->family->sign(ctx, NULL, siglen, 0, NULL, 0);
-    if (!hash_ready(ctx))
+    if (ctx->hashed != 0)
+        return hkprov_sig_hashed_final(ctx, sig, siglen, sigsize);
+    if (!hkprov_sig_allowed(ctx) || !hash_ready(ctx))
         return 0;
     if (!EVP_DigestFinal_ex(ctx->mdctx, dgst, &dlen))
         return 0;
@@ -214,6 +240,9 @@ int hkprov_sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen,
         return 0;
     if (sig == NULL)
         return hkprov_sig_digest_sign_final(ctx, NULL, siglen, 0);
+    if (ctx->hashed != 0) /* the message whole: C_Sign, no stream */
+        return hkprov_sig_hashed_oneshot(ctx, sig, siglen, sigsize, tbs,
+                                         tbslen);
     ok = hkprov_sig_digest_sign_update(ctx, tbs, tbslen)
          && hkprov_sig_digest_sign_final(ctx, sig, siglen, sigsize);
     ctx->md_spent = 1;

@@ -23,7 +23,26 @@ struct hkprov_sig_family {
     int (*sign)(struct hkprov_sig_ctx *ctx, unsigned char *sig,
                 size_t *siglen, size_t sigsize, const unsigned char *tbs,
                 size_t tbslen);
+    /*
+     * The token mechanisms for the context's settings: *raw signs a digest
+     * made in software (what sign does); *hashed (0: none) takes the whole
+     * message and hashes it on the token.  NULL: the family has only one
+     * way (EdDSA).
+     */
+    void (*mechanisms)(const struct hkprov_sig_ctx *ctx,
+                       CK_MECHANISM_TYPE *raw, CK_MECHANISM_TYPE *hashed);
+    /* The parameters of the hash-and-sign mechanism ctx->hashed, in *pss
+     * when it has some (RSA-PSS); NULL: it has none. */
+    int (*hashed_params)(const struct hkprov_sig_ctx *ctx, CK_MECHANISM *mech,
+                         CK_RSA_PKCS_PSS_PARAMS *pss);
+    /* The token's signature as OpenSSL writes it (ECDSA: r||s to DER);
+     * NULL: as the token gives it. */
+    int (*encode)(const unsigned char *raw, size_t rawlen, unsigned char *sig,
+                  size_t *siglen);
 };
+
+/* The largest token signature a family re-encodes (ECDSA P-521: r||s). */
+#define HKPROV_SIG_ENCODED_MAX (2 * 66)
 
 struct hkprov_sig_ctx {
     struct hkprov_ctx *prov;
@@ -38,6 +57,16 @@ struct hkprov_sig_ctx {
     EVP_MD *mgf1;         /* NULL: same as md */
     EVP_PKEY_CTX *vctx;   /* verification: owned unless vmd is set */
     EVP_MD_CTX *vmd;      /* digest-verify: owns vctx */
+
+    /* How the token signs, chosen once per key, digest and padding
+     * (signature_hashed.c): the raw mechanism over a software digest while
+     * the key allows it, else the hash-and-sign one. */
+    int digest_sign;      /* initialized for whole messages (digest-sign) */
+    CK_MECHANISM_TYPE raw;    /* the raw mechanism of these settings */
+    CK_MECHANISM_TYPE hashed; /* 0: raw; else the hash-and-sign mechanism */
+    int refused;          /* the key allows neither: say so when signing */
+    struct hsmkey_sign_stream *stream; /* hashed digest-sign in flight */
+    int stream_moved;     /* a copy of this context took the stream */
 };
 
 void *hkprov_sig_newctx(void *provctx, const struct hkprov_sig_family *fam);
@@ -48,6 +77,21 @@ int hkprov_sig_set_key(struct hkprov_sig_ctx *ctx, void *provkey, int signing);
 int hkprov_sig_set_md(struct hkprov_sig_ctx *ctx, const char *mdname);
 /* signature_rsa.c: the PSS salt length signing will really use. */
 int hkprov_rsa_pss_salt(const struct hkprov_sig_ctx *ctx);
+
+/* signature_hashed.c: raw or hash-and-sign, for the current settings. */
+void hkprov_sig_plan(struct hkprov_sig_ctx *ctx);
+/* 0 (raised) when the key allows no mechanism for these settings. */
+int hkprov_sig_allowed(const struct hkprov_sig_ctx *ctx);
+/* Hash-and-sign: the message as it comes, its end, or all of it at once. */
+int hkprov_sig_hashed_update(struct hkprov_sig_ctx *ctx,
+                             const unsigned char *data, size_t datalen);
+int hkprov_sig_hashed_final(struct hkprov_sig_ctx *ctx, unsigned char *sig,
+                            size_t *siglen, size_t sigsize);
+int hkprov_sig_hashed_oneshot(struct hkprov_sig_ctx *ctx, unsigned char *sig,
+                              size_t *siglen, size_t sigsize,
+                              const unsigned char *tbs, size_t tbslen);
+/* End a stream in flight without a signature (context reset or freed). */
+void hkprov_sig_hashed_drop(struct hkprov_sig_ctx *ctx);
 
 OSSL_FUNC_signature_freectx_fn hkprov_sig_freectx;
 OSSL_FUNC_signature_dupctx_fn hkprov_sig_dupctx;

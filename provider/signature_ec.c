@@ -41,8 +41,31 @@ static int ecdsa_sign(struct hkprov_sig_ctx *ctx, unsigned char *sig,
     return ok;
 }
 
-static const struct hkprov_sig_family ecdsa_family = { "ECDSA", 0,
-                                                       ecdsa_sign };
+/* digest -> hash-and-sign mechanism (CKM_ECDSA_SHA*) */
+static const struct {
+    int nid;
+    CK_MECHANISM_TYPE mech;
+} ecdsa_digests[] = {
+    { NID_sha1, CKM_ECDSA_SHA1 },     { NID_sha224, CKM_ECDSA_SHA224 },
+    { NID_sha256, CKM_ECDSA_SHA256 }, { NID_sha384, CKM_ECDSA_SHA384 },
+    { NID_sha512, CKM_ECDSA_SHA512 },
+};
+
+static void ecdsa_mechanisms(const struct hkprov_sig_ctx *ctx,
+                             CK_MECHANISM_TYPE *raw, CK_MECHANISM_TYPE *hashed)
+{
+    int nid = ctx->md != NULL ? EVP_MD_get_type(ctx->md) : NID_undef;
+
+    *raw = CKM_ECDSA;
+    for (size_t i = 0; i < sizeof(ecdsa_digests) / sizeof(ecdsa_digests[0]);
+         i++)
+        if (ecdsa_digests[i].nid == nid)
+            *hashed = ecdsa_digests[i].mech;
+}
+
+static const struct hkprov_sig_family ecdsa_family = {
+    "ECDSA", 0, ecdsa_sign, ecdsa_mechanisms, NULL, hsmkey_ecdsa_raw_to_der
+};
 
 static void *ecdsa_sig_newctx(void *provctx, const char *propq)
 {

@@ -15,12 +15,31 @@ static OSSL_FUNC_signature_digest_sign_fn eddsa_digest_sign;
 static OSSL_FUNC_signature_digest_verify_init_fn eddsa_digest_verify_init;
 static OSSL_FUNC_signature_digest_verify_fn eddsa_digest_verify;
 
+/* CK_EDDSA_PARAMS of PKCS#11 3.0, which p11-kit's header lacks. */
+struct eddsa_params {
+    CK_BBOOL phFlag;
+    CK_ULONG ulContextDataLen;
+    CK_BYTE *pContextData;
+};
+
+static const struct hkprov_sig_family ed448_family;
+
+/*
+ * PKCS#11 3.0: CKM_EDDSA without a parameter is Ed25519; Ed448 always
+ * takes CK_EDDSA_PARAMS (pure Ed448: no prehash, empty context).
+ */
 static int eddsa_sign(struct hkprov_sig_ctx *ctx, unsigned char *sig,
                       size_t *siglen, size_t sigsize, const unsigned char *tbs,
                       size_t tbslen)
 {
+    struct eddsa_params pure = { CK_FALSE, 0, NULL };
     CK_MECHANISM mech = { CKM_EDDSA, NULL, 0 };
     size_t need = hkprov_key_max_sig(ctx->key);
+
+    if (ctx->family == &ed448_family) {
+        mech.pParameter = &pure;
+        mech.ulParameterLen = sizeof(pure);
+    }
 
     if (sig == NULL) {
         *siglen = need;
@@ -35,10 +54,12 @@ static int eddsa_sign(struct hkprov_sig_ctx *ctx, unsigned char *sig,
     return hsmkey_object_sign(ctx->key->obj, &mech, tbs, tbslen, sig, siglen);
 }
 
-static const struct hkprov_sig_family ed25519_family = { "Ed25519", 0,
-                                                         eddsa_sign };
-static const struct hkprov_sig_family ed448_family = { "Ed448", 0,
-                                                       eddsa_sign };
+static const struct hkprov_sig_family ed25519_family = {
+    "Ed25519", 0, eddsa_sign, NULL, NULL, NULL
+};
+static const struct hkprov_sig_family ed448_family = {
+    "Ed448", 0, eddsa_sign, NULL, NULL, NULL
+};
 
 static void *ed25519_sig_newctx(void *provctx, const char *propq)
 {

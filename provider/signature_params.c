@@ -85,6 +85,7 @@ static int set_signing_params(struct hkprov_sig_ctx *ctx,
 {
     const OSSL_PARAM *p;
     const char *name = NULL;
+    int pad = 0;
 
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST);
     if (p != NULL) {
@@ -95,10 +96,18 @@ static int set_signing_params(struct hkprov_sig_ctx *ctx,
     if (!ctx->family->rsa)
         return 1;
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE);
-    if (p != NULL && !get_pad(p, &ctx->pad)) {
+    if (p != NULL && !get_pad(p, &pad)) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "RSA padding mode not supported");
         return 0;
     }
+    if (p != NULL && pad != RSA_PKCS1_PSS_PADDING
+        && EVP_PKEY_is_a(ctx->key->pub, "RSA-PSS")) {
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: an RSA-PSS key signs with "
+                     "PSS padding only", hsmkey_object_desc(ctx->key->obj));
+        return 0;
+    }
+    if (p != NULL)
+        ctx->pad = pad;
     p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN);
     if (p != NULL && !get_salt(p, &ctx->saltlen)) {
         hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "bad PSS salt length");
@@ -116,7 +125,10 @@ int hkprov_sig_set_ctx_params(void *vctx, const OSSL_PARAM params[])
         return 1;
     if (!ctx->signing)
         return ctx->vctx != NULL && EVP_PKEY_CTX_set_params(ctx->vctx, params);
-    return set_signing_params(ctx, params);
+    if (!set_signing_params(ctx, params))
+        return 0;
+    hkprov_sig_plan(ctx); /* a new digest or padding may change the way */
+    return 1;
 }
 
 /* A software digest-verify context configured like ours answers

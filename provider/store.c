@@ -7,8 +7,15 @@
  * one object.  Private keys go out by reference (keymgmt load takes its own
  * reference), public keys as SubjectPublicKeyInfo DER and certificates as
  * DER, so those two become ordinary software objects.
+ *
+ * OSSL_STORE_find criteria (subject, issuer and serial, fingerprint, alias:
+ * store_search.c) filter what the URI found.  A URI that names no class
+ * (pkcs11:token=X) with no expectation gives everything it can: the
+ * private keys when a PIN is at hand, and always the public keys and
+ * certificates, which need no login.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
@@ -30,6 +37,7 @@ struct store_ctx {
     struct hkprov_ctx *prov;
     P11KitUri *uri;
     int expect;     /* OSSL_STORE_INFO_* or 0 for anything */
+    struct hkprov_store_search *criteria;
     int searched;   /* 1: objs is final */
     int failed;
     struct hsmkey_object **objs;
@@ -43,8 +51,9 @@ static void *store_open(void *provctx, const char *uri)
     if (ctx == NULL)
         return NULL;
     ctx->prov = provctx;
-    if ((ctx->uri = hsmkey_uri_parse(uri)) == NULL) {
-        OPENSSL_free(ctx);
+    if ((ctx->uri = hsmkey_uri_parse(uri)) == NULL
+        || (ctx->criteria = hkprov_store_search_new()) == NULL) {
+        store_close(ctx);
         return NULL;
     }
     return ctx;
@@ -54,6 +63,7 @@ static const OSSL_PARAM *store_settable_ctx_params(void *provctx)
 {
     static const OSSL_PARAM table[] = {
         OSSL_PARAM_int(OSSL_STORE_PARAM_EXPECT, NULL),
+        HKPROV_STORE_SEARCH_SETTABLE,
         OSSL_PARAM_END
     };
 
@@ -69,7 +79,7 @@ static int store_set_ctx_params(void *loaderctx, const OSSL_PARAM params[])
     p = OSSL_PARAM_locate_const(params, OSSL_STORE_PARAM_EXPECT);
     if (p != NULL && !OSSL_PARAM_get_int(p, &ctx->expect))
         return 0;
-    return 1;
+    return hkprov_store_search_set(ctx->criteria, params);
 }
 
 /* Classes to search: the URI's type= wins, then the expected type. */
@@ -81,6 +91,11 @@ static size_t wanted_classes(const struct store_ctx *ctx,
     if (type != NULL && type->ulValueLen == sizeof(out[0])) {
         memcpy(&out[0], type->pValue, sizeof(out[0]));
         return 1;
+    }
+    /* A name or serial number only a certificate has: no key, no login. */
+    if (hkprov_store_search_certs_only(ctx->criteria)) {
+        out[0] = CKO_CERTIFICATE;
+        return ctx->expect == 0 || ctx->expect == OSSL_STORE_INFO_CERT;
     }
     switch (ctx->expect) {
     case OSSL_STORE_INFO_PKEY:
@@ -128,17 +143,72 @@ static int append_all(struct store_ctx *ctx, struct hsmkey_object **objs,
     return 1;
 }
 
+/* Drop the objects the search criteria turn away; n is updated. */
+static void keep_matching(struct store_ctx *ctx, struct hsmkey_object **objs,
+                          size_t *n)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < *n; i++) {
+        if (hkprov_store_search_matches(ctx->prov, ctx->criteria, objs[i]))
+            objs[kept++] = objs[i];
+        else
+            hsmkey_object_free(objs[i]);
+    }
+    *n = kept;
+}
+
+/*
+ * Whether a PIN could be had for a login: the URI's, the configuration's or
+ * the environment's (core/login.c takes them in that order).
+ */
+static int pin_at_hand(const struct store_ctx *ctx)
+{
+    const char *env = secure_getenv("HSMKEY_PIN_SOURCE");
+
+    return p11_kit_uri_get_pin_value(ctx->uri) != NULL
+           || p11_kit_uri_get_pin_source(ctx->uri) != NULL
+           || ctx->prov->pin_source != NULL || (env != NULL && *env != '\0');
+}
+
+/*
+ * The objects of one class.  Private keys nobody asked for by name (the
+ * URI and the application named no class) are left out, quietly, when the
+ * token wants a PIN and none is at hand; a PIN that is there but wrong is
+ * still an error.
+ */
+static int find_class(struct store_ctx *ctx, CK_OBJECT_CLASS cls,
+                      int implied, struct hsmkey_object ***objs, size_t *n)
+{
+    int optional = implied && cls == CKO_PRIVATE_KEY, ok;
+
+    if (optional)
+        hsmkey_err_set_mark();
+    ok = hsmkey_core_find(ctx->prov->core, ctx->uri, cls, objs, n);
+    if (optional && !ok && !pin_at_hand(ctx)) {
+        hsmkey_err_pop_to_mark();
+        *objs = NULL;
+        *n = 0;
+        return 1;
+    }
+    if (optional)
+        hsmkey_err_clear_last_mark();
+    return ok;
+}
+
 static int search(struct store_ctx *ctx)
 {
     CK_OBJECT_CLASS classes[3];
     size_t nclasses = wanted_classes(ctx, classes);
+    int filtered = hkprov_store_search_active(ctx->criteria);
     struct hsmkey_object **objs;
     size_t n;
 
     for (size_t i = 0; i < nclasses; i++) {
-        if (!hsmkey_core_find(ctx->prov->core, ctx->uri, classes[i], &objs,
-                              &n))
+        if (!find_class(ctx, classes[i], nclasses > 1, &objs, &n))
             return 0;
+        if (filtered)
+            keep_matching(ctx, objs, &n);
         if (!check_unique(ctx, classes[i], objs, n)) {
             hsmkey_objects_free(objs, n);
             return 0;
@@ -147,7 +217,8 @@ static int search(struct store_ctx *ctx)
             return 0;
         OPENSSL_free(n == 0 ? objs : NULL);
     }
-    if (ctx->nobjs > 0)
+    /* A search that finds nothing is an answer, as in a directory. */
+    if (ctx->nobjs > 0 || filtered)
         return 1;
     hsmkey_raise_not_unique(ctx->uri, nclasses == 1 ? classes[0] : 0, NULL,
                             0);
@@ -267,6 +338,7 @@ static int store_close(void *loaderctx)
     if (ctx == NULL)
         return 1;
     hsmkey_objects_free(ctx->objs, ctx->nobjs);
+    hkprov_store_search_free(ctx->criteria);
     p11_kit_uri_free(ctx->uri);
     OPENSSL_free(ctx);
     return 1;

@@ -27,7 +27,7 @@ const char cmd_import_help[] =
     "Options:\n"
     "  --token LABEL  the token (see hsmkey tokens)\n"
     "  --label NAME   CKA_LABEL of the new key objects\n"
-    "  --key FILE     RSA, EC (named curve) or Ed25519 private key: PEM or\n"
+    "  --key FILE     RSA, EC (named curve), Ed25519 or Ed448 private key: PEM or\n"
     "                 DER, PKCS#8 or traditional, encrypted or not\n"
     "  --passin SRC   passphrase of an encrypted key: file:PATH (first line)\n"
     "                 or env:VAR; else asked without echo on a terminal\n"

@@ -34,6 +34,16 @@ int hsmkey_keyref_encode_der(const char *uri, unsigned char **der,
  * is none or it is malformed.  write refuses a URI that carries a pin-value.
  */
 char *hsmkey_keyref_read_bio(BIO *in, const char *name_for_errors);
+/*
+ * For decoders that share in with others (OSSL_STORE reads one object after
+ * another): reads lines from in only up to the END line of the first
+ * key-reference block, skipping the lines before it unparsed (a combined
+ * file's certificates), then decodes that block as read_bio does.  *seen
+ * is 1 once the block's BEGIN line was read: NULL with *seen set is a
+ * broken key reference, NULL without it input that holds none.
+ */
+char *hsmkey_keyref_read_block(BIO *in, const char *name_for_errors,
+                               int *seen);
 int hsmkey_keyref_write_bio(BIO *out, const char *uri);
 
 #endif

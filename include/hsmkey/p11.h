@@ -159,6 +159,21 @@ int hsmkey_object_has_mechanism(struct hsmkey_object *obj,
                                 CK_MECHANISM_TYPE mech);
 
 /*
+ * The key's own restriction (CKA_ALLOWED_MECHANISMS, read at find time, no
+ * token call): 1 when mech may be used with it.  A key without the
+ * attribute, or with an empty list, allows every mechanism.
+ */
+int hsmkey_object_allows(const struct hsmkey_object *obj,
+                         CK_MECHANISM_TYPE mech);
+/*
+ * An RSA key whose allowed mechanisms are all RSA-PSS ones (CKM_RSA_PKCS_PSS
+ * and CKM_SHA*_RSA_PKCS_PSS): its public key is an RSA-PSS key (rsassaPss),
+ * so certificates and CSRs carry that key type.  Unrestricted keys and keys
+ * also allowed any other mechanism are plain RSA keys.
+ */
+int hsmkey_object_is_rsa_pss(const struct hsmkey_object *obj);
+
+/*
  * One token operation on a private key: C_SignInit + C_Sign, or
  * C_DecryptInit + C_Decrypt, on a pooled session.  *outlen is the buffer size
  * on entry and the result size on return.
@@ -169,6 +184,43 @@ int hsmkey_object_sign(struct hsmkey_object *key, CK_MECHANISM *mech,
 int hsmkey_object_decrypt(struct hsmkey_object *key, CK_MECHANISM *mech,
                           const unsigned char *in, size_t inlen,
                           unsigned char *out, size_t *outlen);
+
+/*
+ * A multi-part signature: the message is streamed to the token, for keys
+ * allowed only hash-and-sign mechanisms (CKM_SHA256_RSA_PKCS_PSS,
+ * CKM_ECDSA_SHA256, ...).  A message given whole goes through
+ * hsmkey_object_sign instead (C_SignInit + C_Sign).
+ *
+ *  - begin: the token must offer mech (else HSMKEY_R_UNSUPPORTED).  Takes
+ *    one session from the token's pool, C_SignInit, and for a key marked
+ *    CKA_ALWAYS_AUTHENTICATE the context-specific login.  A lost session,
+ *    key handle or login at this point is repaired and begin tried once
+ *    more; nothing is retried once data went to the token.
+ *    mech->pParameter need only live during the call.
+ *  - From begin to final/abort the session stays out of the pool, bound to
+ *    the stream; no lock is held between calls.  If the token started over
+ *    meanwhile (fork, module restart, removal), the next call fails,
+ *    saying so, and the session is forgotten, never reused.
+ *  - update: C_SignUpdate.  A failure ends the operation on the token: later
+ *    updates and final fail; the stream must still be ended.
+ *  - final: C_SignFinal into out, *outlen its size on entry (the key's
+ *    largest signature: a smaller buffer is an error, not a size query) and
+ *    the signature's length on return.  Gives the session back and frees the
+ *    stream, whether it succeeded or not.
+ *  - abort: ends a stream without a signature (NULL is fine).  PKCS#11 2.40
+ *    cannot cancel a multi-part operation, so its session is closed rather
+ *    than pooled.
+ *  - One thread at a time per stream; a stream may change threads between
+ *    calls.  Every failure is raised, naming the call and its CKR_*.
+ */
+struct hsmkey_sign_stream;
+struct hsmkey_sign_stream *hsmkey_sign_begin(struct hsmkey_object *key,
+                                             const CK_MECHANISM *mech);
+int hsmkey_sign_update(struct hsmkey_sign_stream *st, const unsigned char *in,
+                       size_t inlen);
+int hsmkey_sign_final(struct hsmkey_sign_stream *st, unsigned char *out,
+                      size_t *outlen);
+void hsmkey_sign_abort(struct hsmkey_sign_stream *st);
 
 /*
  * ECDH (CKM_ECDH1_DERIVE, no KDF) of a token EC key with the peer's encoded

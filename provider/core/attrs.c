@@ -20,6 +20,8 @@ static const CK_ATTRIBUTE_TYPE cached_types[] = {
     CKA_ALWAYS_AUTHENTICATE, CKA_SIGN, CKA_DECRYPT, CKA_DERIVE, CKA_VERIFY,
     CKA_ENCRYPT, CKA_MODULUS, CKA_PUBLIC_EXPONENT, CKA_EC_PARAMS, CKA_EC_POINT,
     CKA_CERTIFICATE_TYPE, CKA_TOKEN,
+    /* which signature mechanisms a restricted key takes (signature.c) */
+    CKA_ALLOWED_MECHANISMS,
 };
 
 #define NCACHED (sizeof(cached_types) / sizeof(cached_types[0]))

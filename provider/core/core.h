@@ -272,6 +272,9 @@ struct hsmkey_work {
     CK_RV (*body)(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
                   CK_SESSION_HANDLE s, CK_OBJECT_HANDLE key);
     void *arg;
+    /* Not NULL: on success the session is not given back but handed over
+     * here, its operation still active (a multi-part signature). */
+    struct hsmkey_session **keep;
     /* Set by the runner and the body. */
     const char *failed;  /* the call that failed, for the message */
     int active;          /* the body left an operation active */

@@ -230,8 +230,8 @@ int hsmkey_uri_template(P11KitUri *uri, CK_OBJECT_CLASS *cls,
         }
         tmpl[(*ntmpl)++] = attrs[i];
     }
-    /* Session objects are ours (keycopy.c), or another process's fork
-     * leftovers: a URI names token objects.  Last, because a token such as
+    /* Session objects are ours (object.c: key copies), or another
+     * process's fork leftovers: a URI names token objects.  Last, because a token such as
      * SoftHSM2 tests the template in order on every object it holds, and
      * every object is a token object: the label or id turns most away. */
     tmpl[(*ntmpl)++] = (CK_ATTRIBUTE){ CKA_TOKEN, &token_object,

@@ -153,23 +153,27 @@ static int ec_material(struct material *m, EVP_PKEY *key,
                      (size_t)(EVP_PKEY_get_bits(key) + 7) / 8);
 }
 
+/* Ed25519 (32-byte keys) and Ed448 (57 bytes), named by OID. */
 static int ed_material(struct material *m, EVP_PKEY *key,
                        struct prov_tmpl *pub, struct prov_tmpl *priv)
 {
-    unsigned char raw[32], *buf;
-    size_t len = sizeof(raw);
+    int ed448 = EVP_PKEY_is_a(key, "ED448");
+    size_t size = ed448 ? 57 : 32, len = size;
+    unsigned char raw[57], *buf;
 
-    if (!EVP_PKEY_get_raw_public_key(key, raw, &len) || len != 32
-        || !add_params(m, pub, priv, NID_ED25519) || !add_point(m, pub, raw, 32))
+    if (!EVP_PKEY_get_raw_public_key(key, raw, &len) || len != size
+        || !add_params(m, pub, priv, ed448 ? NID_ED448 : NID_ED25519)
+        || !add_point(m, pub, raw, size))
         return 0;
-    if ((buf = mat_alloc(m, 32)) == NULL)
+    if ((buf = mat_alloc(m, size)) == NULL)
         return 0;
-    len = 32;
-    if (!EVP_PKEY_get_raw_private_key(key, buf, &len) || len != 32) {
-        hsmkey_raise(HSMKEY_R_BAD_INPUT, "cannot read the Ed25519 key");
+    len = size;
+    if (!EVP_PKEY_get_raw_private_key(key, buf, &len) || len != size) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "cannot read the %s key",
+                     ed448 ? "Ed448" : "Ed25519");
         return 0;
     }
-    prov_add(priv, CKA_VALUE, buf, 32);
+    prov_add(priv, CKA_VALUE, buf, size);
     return 1;
 }
 
@@ -186,11 +190,13 @@ static int templates(struct material *m, EVP_PKEY *key,
 {
     const CK_KEY_TYPE *kt = EVP_PKEY_is_a(key, "RSA") ? &kt_rsa
                             : EVP_PKEY_is_a(key, "EC") ? &kt_ec
-                            : EVP_PKEY_is_a(key, "ED25519") ? &kt_ed : NULL;
+                            : EVP_PKEY_is_a(key, "ED25519")
+                                      || EVP_PKEY_is_a(key, "ED448") ? &kt_ed
+                            : NULL;
 
     if (kt == NULL) {
-        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "cannot import a %s key: RSA, EC "
-                     "and Ed25519 keys can be imported",
+        hsmkey_raise(HSMKEY_R_UNSUPPORTED, "cannot import a %s key: RSA, EC, "
+                     "Ed25519 and Ed448 keys can be imported",
                      EVP_PKEY_get0_type_name(key));
         return 0;
     }

@@ -132,3 +132,59 @@ void hsmkey_object_keyinfo(const struct hsmkey_object *obj, char *type,
         break;
     }
 }
+
+/*
+ * CKA_ALLOWED_MECHANISMS: an array of CK_MECHANISM_TYPE.  Absent, or empty
+ * (which would forbid every use of the key: a token that shows an empty
+ * list does not enforce it), the key is not restricted.
+ */
+static const CK_MECHANISM_TYPE *allowed_list(const struct hsmkey_object *obj,
+                                             size_t *n)
+{
+    size_t len;
+    const CK_MECHANISM_TYPE *v = hsmkey_object_attr(obj,
+                                                    CKA_ALLOWED_MECHANISMS,
+                                                    &len);
+
+    *n = v != NULL ? len / sizeof(*v) : 0;
+    return *n > 0 ? v : NULL;
+}
+
+int hsmkey_object_allows(const struct hsmkey_object *obj,
+                         CK_MECHANISM_TYPE mech)
+{
+    size_t n;
+    const CK_MECHANISM_TYPE *list = allowed_list(obj, &n);
+
+    for (size_t i = 0; list != NULL && i < n; i++)
+        if (list[i] == mech)
+            return 1;
+    return list == NULL;
+}
+
+/* The PSS signature mechanisms: a key allowed only these is an RSA-PSS key */
+static const CK_MECHANISM_TYPE pss_mechs[] = {
+    CKM_RSA_PKCS_PSS,        CKM_SHA1_RSA_PKCS_PSS,   CKM_SHA224_RSA_PKCS_PSS,
+    CKM_SHA256_RSA_PKCS_PSS, CKM_SHA384_RSA_PKCS_PSS, CKM_SHA512_RSA_PKCS_PSS,
+};
+
+static int is_pss_mech(CK_MECHANISM_TYPE m)
+{
+    for (size_t i = 0; i < sizeof(pss_mechs) / sizeof(pss_mechs[0]); i++)
+        if (pss_mechs[i] == m)
+            return 1;
+    return 0;
+}
+
+int hsmkey_object_is_rsa_pss(const struct hsmkey_object *obj)
+{
+    size_t n;
+    const CK_MECHANISM_TYPE *list = allowed_list(obj, &n);
+
+    if (hsmkey_object_key_type(obj) != CKK_RSA || list == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!is_pss_mech(list[i]))
+            return 0;
+    return 1;
+}

@@ -5,11 +5,15 @@
  *
  *   SEQUENCE { desc VisibleString, uri UTF8String }  in a PEM block
  *
- * The decoder is strict (canonical DER, nothing trailing, exact desc, a
- * pkcs11: URI without control characters) because its output is handed
- * straight to the URI matcher as if a user had typed it.
+ * The decoder is strict about the structure (exactly these two
+ * primitive strings, nothing trailing, exact desc, a pkcs11: URI without
+ * control characters) because its output is handed straight to the URI
+ * matcher as if a user had typed it.  It takes any definite BER length
+ * (long form, leading zero bytes), as pkcs11-provider does and some tools
+ * write it; the encoder writes DER.
  */
 #include <ctype.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -71,87 +75,103 @@ static int uri_is_acceptable(const char *name, const unsigned char *uri,
     return 1;
 }
 
-/* Re-encoding must give the input back: BER variants are not DER. */
-static int der_is_canonical(const struct keyref_asn1 *ref,
-                            const unsigned char *der, size_t len)
-{
-    unsigned char *again = NULL;
-    int againlen = ASN1_item_i2d((const ASN1_VALUE *)ref, &again, KEYREF_IT);
-    int ok = againlen > 0 && (size_t)againlen == len
-             && memcmp(again, der, len) == 0;
+/* A value inside the input: where it starts and its length. */
+struct tlv {
+    const unsigned char *v;
+    size_t len;
+};
 
-    OPENSSL_free(again);
-    return ok;
+/*
+ * One element at *p (before end) with tag byte `tag` (identifier and
+ * primitive/constructed bit alike, so a constructed string is a wrong type)
+ * and a definite length in any BER form: short, or long with any number of
+ * leading zero bytes.  0 for the indefinite form (0x80), the reserved one
+ * (0xff), and a length that runs past end.  *p moves past the element.
+ */
+static int read_tlv(const unsigned char **p, const unsigned char *end,
+                    unsigned char tag, struct tlv *out)
+{
+    const unsigned char *q = *p;
+    size_t len = 0, nbytes;
+
+    if (end - q < 2 || q[0] != tag)
+        return 0;
+    q++;
+    if (*q < 0x80) {
+        len = *q++;
+    } else {
+        if (*q == 0x80 || *q == 0xff)
+            return 0;
+        nbytes = *q++ & 0x7f;
+        if ((size_t)(end - q) < nbytes)
+            return 0;
+        for (; nbytes > 0; nbytes--) {
+            if (len > (SIZE_MAX >> 8))
+                return 0;
+            len = (len << 8) | *q++;
+        }
+    }
+    if ((size_t)(end - q) < len)
+        return 0;
+    out->v = q;
+    out->len = len;
+    *p = q + len;
+    return 1;
 }
 
-static struct keyref_asn1 *parse_der(const char *name,
-                                     const unsigned char *der, size_t len)
+/* SEQUENCE { desc VisibleString, uri UTF8String }, exactly. */
+static int parse_ber(const char *name, const unsigned char *der, size_t len,
+                     struct tlv *desc, struct tlv *uri)
 {
-    const unsigned char *p = der;
-    struct keyref_asn1 *ref;
+    const unsigned char *p = der, *end = der + len, *in;
+    struct tlv seq;
 
-    ERR_set_mark();
-    ref = (struct keyref_asn1 *)ASN1_item_d2i(NULL, &p, (long)len, KEYREF_IT);
-    ERR_pop_to_mark();
-    if (ref == NULL) {
-        hsmkey_raise(HSMKEY_R_BAD_INPUT,
-                     "%s: not a DER SEQUENCE { VisibleString, UTF8String }",
-                     name);
-        return NULL;
+    if (!read_tlv(&p, end, 0x30, &seq)) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: not a SEQUENCE { VisibleString, "
+                     "UTF8String } with definite lengths", name);
+        return 0;
     }
-    if ((size_t)(p - der) != len) {
+    in = seq.v;
+    if (!read_tlv(&in, seq.v + seq.len, 0x1a, desc)
+        || !read_tlv(&in, seq.v + seq.len, 0x0c, uri)
+        || in != seq.v + seq.len) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: not a SEQUENCE { VisibleString, "
+                     "UTF8String } with definite lengths", name);
+        return 0;
+    }
+    if (p != end) {
         hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: %zu trailing bytes after the DER",
-                     name, len - (size_t)(p - der));
-        goto err;
+                     name, (size_t)(end - p));
+        return 0;
     }
-    if (!der_is_canonical(ref, der, len)) {
-        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: encoding is not DER", name);
-        goto err;
-    }
-    return ref;
-err:
-    ASN1_item_free((ASN1_VALUE *)ref, KEYREF_IT);
-    return NULL;
-}
-
-static int desc_is_ours(const ASN1_VISIBLESTRING *desc)
-{
-    size_t want = strlen(HSMKEY_KEYREF_DESC);
-
-    return (size_t)ASN1_STRING_length(desc) == want
-           && memcmp(ASN1_STRING_get0_data(desc), HSMKEY_KEYREF_DESC, want)
-                  == 0;
+    return 1;
 }
 
 static char *decode_named(const char *name, const unsigned char *der,
                           size_t len)
 {
-    struct keyref_asn1 *ref;
-    char *uri = NULL;
+    struct tlv desc, uri;
+    size_t want = strlen(HSMKEY_KEYREF_DESC);
+    char *out;
 
     if (len == 0 || len > KEYREF_MAX_LEN) {
         hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: DER length %zu out of range",
                      name, len);
         return NULL;
     }
-    ref = parse_der(name, der, len);
-    if (ref == NULL)
+    if (!parse_ber(name, der, len, &desc, &uri))
         return NULL;
-    if (!desc_is_ours(ref->desc)) {
+    if (desc.len != want || memcmp(desc.v, HSMKEY_KEYREF_DESC, want) != 0) {
         hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: description is not \"%s\"",
                      name, HSMKEY_KEYREF_DESC);
-        goto done;
+        return NULL;
     }
-    if (!uri_is_acceptable(name, ASN1_STRING_get0_data(ref->uri),
-                           (size_t)ASN1_STRING_length(ref->uri)))
-        goto done;
-    uri = OPENSSL_strndup((const char *)ASN1_STRING_get0_data(ref->uri),
-                          (size_t)ASN1_STRING_length(ref->uri));
-    if (uri == NULL)
+    if (!uri_is_acceptable(name, uri.v, uri.len))
+        return NULL;
+    out = OPENSSL_strndup((const char *)uri.v, uri.len);
+    if (out == NULL)
         hsmkey_raise(HSMKEY_R_INTERNAL, "%s: out of memory", name);
-done:
-    ASN1_item_free((ASN1_VALUE *)ref, KEYREF_IT);
-    return uri;
+    return out;
 }
 
 char *hsmkey_keyref_decode_der(const unsigned char *der, size_t len)
@@ -322,5 +342,53 @@ char *hsmkey_keyref_read_bio(BIO *in, const char *name_for_errors)
     }
     uri = decode_named(name, der, (size_t)len);
     OPENSSL_free(der);
+    return uri;
+}
+
+static int starts_with(const char *line, const char *prefix)
+{
+    return strncmp(line, prefix, strlen(prefix)) == 0;
+}
+
+/* The lines of the first key-reference block into mem; 0 when too long. */
+static int copy_block(BIO *in, BIO *mem, int *seen)
+{
+    static const char begin[] = "-----BEGIN " HSMKEY_KEYREF_PEM_LABEL "-----";
+    static const char end[] = "-----END " HSMKEY_KEYREF_PEM_LABEL "-----";
+    char line[256];
+    size_t total = 0;
+    int n;
+
+    while ((n = BIO_gets(in, line, sizeof(line))) > 0) {
+        if (!*seen && !(*seen = starts_with(line, begin)))
+            continue;
+        total += (size_t)n;
+        /* base64 of the largest DER accepted, with its line breaks */
+        if (total > 2 * KEYREF_MAX_LEN || BIO_write(mem, line, n) != n)
+            return 0;
+        if (starts_with(line, end))
+            break;
+    }
+    return 1;
+}
+
+char *hsmkey_keyref_read_block(BIO *in, const char *name_for_errors,
+                               int *seen)
+{
+    const char *name = name_or_default(name_for_errors);
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *uri = NULL;
+
+    hsmkey_return_val_if_fail(in != NULL && seen != NULL, NULL);
+    *seen = 0;
+    if (mem == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "%s: out of memory", name);
+    } else if (!copy_block(in, mem, seen)) {
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: the \"%s\" PEM block is too "
+                     "long", name, HSMKEY_KEYREF_PEM_LABEL);
+    } else {
+        uri = hsmkey_keyref_read_bio(mem, name);
+    }
+    BIO_free(mem);
     return uri;
 }

@@ -55,6 +55,10 @@ static CK_RV attempt(struct hsmkey_work *w)
             rv = w->body(w, fn, hsmkey_session_handle(s), h);
     }
     hsmkey_call_end(hsmkey_token_gate(tok), &fence);
+    if (rv == CKR_OK && w->keep != NULL) {
+        *w->keep = s;
+        return rv;
+    }
     loss = hsmkey_ckr_loss(rv);
     hsmkey_pool_release(pool, s,
                         loss == HSMKEY_LOST_SESSION || loss == HSMKEY_LOST_TOKEN

@@ -56,7 +56,10 @@ static EVP_PKEY *rsa_public(struct hsmkey_object *obj, OSSL_LIB_CTX *libctx,
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         goto done;
     }
-    pkey = from_params("RSA", bld, libctx, propq, hsmkey_object_desc(obj));
+    /* A key allowed only PSS is an RSA-PSS key, so that its certificates
+     * (rsassaPss) match it and its CSRs say what it can do. */
+    pkey = from_params(hsmkey_object_is_rsa_pss(obj) ? "RSA-PSS" : "RSA", bld,
+                       libctx, propq, hsmkey_object_desc(obj));
 done:
     BN_free(bn);
     BN_free(be);

@@ -90,12 +90,32 @@ der der-wrong-desc 'PKCS\#11 Provider URI v2.0' 'pkcs11:object=k'
 der der-not-pkcs11 'PKCS\#11 Provider URI v1.0' 'file:/k.pem'
 der der-extra-field 'PKCS\#11 Provider URI v1.0' 'pkcs11:object=k' 'x=INT:1'
 { cat "$work/k.der"; printf '\0\0'; } | seed keyref der-trailing
-# the same SEQUENCE with a long-form length: BER, not DER
+# the same SEQUENCE with a long-form length: BER lengths are taken
 python3 - "$work/k.der" <<'PY' | seed keyref der-long-length
 import sys
 d = open(sys.argv[1], 'rb').read()
 sys.stdout.buffer.write(b'\x30\x81' + d[1:2] + d[2:])
 PY
+# every length long, with leading zeros; an indefinite length; the
+# description as a constructed string: BER the decoder refuses
+python3 - "$work/k.der" "$work" <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read()
+def tlv(tag, v, n=0):
+    ln = len(v).to_bytes(n, 'big') if n else bytes([len(v)])
+    return bytes([tag]) + (bytes([0x80 | n]) if n else b'') + ln + v
+desc = d[4:4 + d[3]]
+uri = d[4 + d[3] + 2:]
+inner = tlv(0x1a, desc, 3) + tlv(0x0c, uri, 2)
+open(sys.argv[2] + '/long-all', 'wb').write(tlv(0x30, inner, 4))
+open(sys.argv[2] + '/indefinite', 'wb').write(
+    b'\x30\x80' + tlv(0x1a, desc) + tlv(0x0c, uri) + b'\0\0')
+open(sys.argv[2] + '/constructed', 'wb').write(
+    tlv(0x30, tlv(0x3a, tlv(0x1a, desc)) + tlv(0x0c, uri)))
+PY
+seed keyref der-long-all < "$work/long-all"
+seed keyref der-indefinite < "$work/indefinite"
+seed keyref der-constructed-string < "$work/constructed"
 printf 'pkcs11:object=k\x01' | seed keyref uri-control-char
 
 # ---- pin: pin sources (fuzz_pin.c makes the files and variables)

@@ -140,7 +140,7 @@ static void test_keyref_der_wrong_fields(void **state)
     len = build_der(der, 0x13, HSMKEY_KEYREF_DESC, FIXTURE_URI,
                     strlen(FIXTURE_URI));
     assert_null(hsmkey_keyref_decode_der(der, len));
-    assert_bad_input("not a DER SEQUENCE");
+    assert_bad_input("not a SEQUENCE { VisibleString, UTF8String }");
     len = build_der(der, 0x1a, HSMKEY_KEYREF_DESC, "file:/etc/passwd", 16);
     assert_null(hsmkey_keyref_decode_der(der, len));
     assert_bad_input("not a pkcs11: URI");
@@ -155,19 +155,99 @@ static void test_keyref_der_wrong_fields(void **state)
     assert_bad_input("control character");
 }
 
-/* BER that d2i would take: a long-form length where short form fits. */
-static void test_keyref_der_not_canonical(void **state)
+static void assert_decodes(const unsigned char *der, size_t len)
 {
-    unsigned char der[130];
+    char *uri = hsmkey_keyref_decode_der(der, len);
+
+    assert_non_null(uri);
+    assert_string_equal(uri, FIXTURE_URI);
+    OPENSSL_free(uri);
+    assert_int_equal(err_capture_count(), 0);
+}
+
+/*
+ * The fixture with each length in long form, nbytes bytes (leading zeros):
+ * any definite BER length is taken, as other tools write them.
+ */
+static size_t long_form_der(unsigned char *out, size_t nbytes)
+{
+    unsigned char in[128];
+    size_t len = good_der(in), n = 0, at = 2, dlen = in[3], ulen;
+
+    ulen = in[2 + 2 + dlen + 1];
+    out[n++] = 0x30;
+    out[n++] = (unsigned char)(0x80 | nbytes);
+    memset(out + n, 0, nbytes - 1);
+    n += nbytes - 1;
+    out[n++] = (unsigned char)(len - 2 + 2 * nbytes);
+    for (size_t field = 0; field < 2; field++) {
+        size_t flen = field == 0 ? dlen : ulen;
+
+        out[n++] = in[at];
+        out[n++] = (unsigned char)(0x80 | nbytes);
+        memset(out + n, 0, nbytes - 1);
+        n += nbytes - 1;
+        out[n++] = (unsigned char)flen;
+        memcpy(out + n, in + at + 2, flen);
+        n += flen;
+        at += 2 + flen;
+    }
+    return n;
+}
+
+static void test_keyref_der_long_form(void **state)
+{
+    unsigned char der[160];
     size_t len;
 
     (void)state;
+    for (size_t nbytes = 1; nbytes <= 4; nbytes++) {
+        len = long_form_der(der, nbytes);
+        assert_decodes(der, len);
+    }
+    /* Only the outer length in long form, as pkcs11-provider's peers do. */
     len = good_der(der + 1);
     der[0] = 0x30;
     der[1] = 0x81;
     der[2] = (unsigned char)(len - 2);
-    assert_null(hsmkey_keyref_decode_der(der, len + 1));
-    assert_bad_input("not DER");
+    assert_decodes(der, len + 1);
+}
+
+/* Still refused: what is not a definite length, and strings in pieces. */
+static void test_keyref_der_ber_refused(void **state)
+{
+    unsigned char der[160];
+    size_t len;
+
+    (void)state;
+    /* indefinite length with its end-of-contents octets */
+    len = good_der(der + 0);
+    memmove(der + 2, der + 2, len - 2);
+    der[1] = 0x80;
+    der[len] = 0x00;
+    der[len + 1] = 0x00;
+    assert_null(hsmkey_keyref_decode_der(der, len + 2));
+    assert_bad_input("with definite lengths");
+    /* the reserved length octet 0xff */
+    len = good_der(der);
+    der[1] = 0xff;
+    assert_null(hsmkey_keyref_decode_der(der, len));
+    assert_bad_input("with definite lengths");
+    /* a long-form length that runs past the end */
+    len = long_form_der(der, 2);
+    der[3] = (unsigned char)(der[3] + 1);
+    assert_null(hsmkey_keyref_decode_der(der, len));
+    assert_bad_input("not a SEQUENCE");
+    /* the description as a constructed VisibleString (BER pieces) */
+    len = good_der(der);
+    der[2] = 0x3a;
+    assert_null(hsmkey_keyref_decode_der(der, len));
+    assert_bad_input("not a SEQUENCE");
+    /* a length too big for the machine */
+    static const unsigned char huge[] = { 0x30, 0x89, 1, 0, 0, 0, 0, 0, 0,
+                                          0, 5, 0x1a, 0 };
+    assert_null(hsmkey_keyref_decode_der(huge, sizeof(huge)));
+    assert_bad_input("not a SEQUENCE");
 }
 
 static void test_keyref_der_extra_element(void **state)
@@ -181,7 +261,7 @@ static void test_keyref_der_extra_element(void **state)
     der[len] = 0x05; /* NULL */
     der[len + 1] = 0x00;
     assert_null(hsmkey_keyref_decode_der(der, len + 2));
-    assert_bad_input("not a DER SEQUENCE");
+    assert_bad_input("not a SEQUENCE { VisibleString, UTF8String }");
 }
 
 static void test_keyref_length_bounds(void **state)
@@ -328,7 +408,7 @@ static void test_keyref_pem_malformed(void **state)
     assert_null(read_string(headers, "enc.pem"));
     assert_bad_input("enc.pem: malformed PEM");
     assert_null(read_string(short_der, "short.pem"));
-    assert_bad_input("short.pem: not a DER SEQUENCE");
+    assert_bad_input("short.pem: not a SEQUENCE");
 }
 
 /* ---- pin-value ---- */
@@ -367,8 +447,8 @@ int main(void)
         cmocka_unit_test_setup(test_keyref_der_trailing, err_capture_setup),
         cmocka_unit_test_setup(test_keyref_der_wrong_fields,
                                err_capture_setup),
-        cmocka_unit_test_setup(test_keyref_der_not_canonical,
-                               err_capture_setup),
+        cmocka_unit_test_setup(test_keyref_der_long_form, err_capture_setup),
+        cmocka_unit_test_setup(test_keyref_der_ber_refused, err_capture_setup),
         cmocka_unit_test_setup(test_keyref_der_extra_element,
                                err_capture_setup),
         cmocka_unit_test_setup(test_keyref_length_bounds, err_capture_setup),
