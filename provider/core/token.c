@@ -45,6 +45,7 @@ struct hsmkey_token {
     CK_INFO module_info;
     char label[33]; /* info.label without its blank padding */
     int present;    /* the scan's mark: 1 seen, 0 to be seen, -1 absent */
+    atomic_int login_required; /* CKF_LOGIN_REQUIRED, read without the gate */
 
     atomic_int lost;          /* it said it went away: look again first */
     atomic_int device_errors; /* CKR_DEVICE_ERROR in a row */
@@ -135,8 +136,13 @@ void hsmkey_token_update(struct hsmkey_token *tok, CK_SLOT_ID slot,
     tok->info = *info;
     tok->slot_info = *slot_info;
     tok->module_info = *module_info;
-    hsmkey_p11_string(tok->label, sizeof(tok->label), info->label,
-                      sizeof(info->label));
+    atomic_store(&tok->login_required,
+                 (info->flags & CKF_LOGIN_REQUIRED) != 0);
+    /* The label is part of the identity (hsmkey_token_is): written once,
+     * before anyone reads it outside the gate. */
+    if (tok->label[0] == '\0')
+        hsmkey_p11_string(tok->label, sizeof(tok->label), info->label,
+                          sizeof(info->label));
     hsmkey_pool_configure(tok->pool, slot, info, tok->set->max_sessions,
                           tok->set->session_wait_ms);
 }
@@ -408,7 +414,7 @@ CK_RV hsmkey_token_mechanism_info(struct hsmkey_token *tok,
 
 int hsmkey_token_needs_login(const struct hsmkey_token *tok)
 {
-    return (tok->info.flags & CKF_LOGIN_REQUIRED) != 0;
+    return atomic_load(&tok->login_required);
 }
 
 /* Lock-free: every operation on a private key asks. */

@@ -10,6 +10,7 @@
 # runs them against fresh tokens (run.sh):
 #   prov_threads sign   32 threads x 200 signatures on three keys
 #   prov_threads load   16 threads x 30 load+sign rounds on two keys
+#   prov_fork fork-threads  200 children forked while 4 threads sign
 #   prov_faults stall, pull-threads, session, login, removed, soak
 # Any ThreadSanitizer report fails the run, and so does a program that
 # fails its own checks (every run here waits for recoveries rather than
@@ -36,6 +37,7 @@ else
 fi
 meson compile -C "$build" provider/hsmkey:shared_module \
     tests/p11shim/hsmkey-p11shim tests/c/prov_threads tests/c/prov_faults \
+    tests/c/prov_fork \
     >/dev/null
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-tsan.XXXXXX")
@@ -54,7 +56,8 @@ run() {
     runs=$((runs + 1))
     echo "== tsan: $name"
     "$here/run.sh" "$@" >"$logs/$name.out" 2>&1 || rc=$?
-    grep -h 'signatures\|faults injected' "$logs/$name.out" | sed 's/^/   /' || true
+    grep -h 'signatures\|faults injected\|children' "$logs/$name.out" \
+        | sed 's/^/   /' || true
     n=$(cat "$logs"/tsan.* 2>/dev/null | grep -c '^WARNING: ThreadSanitizer' || true)
     if [ "$n" -gt 0 ]; then
         echo "FAIL tsan: $name: $n ThreadSanitizer report(s):" >&2
@@ -73,6 +76,7 @@ run() {
 run sign --keys "ec-key ec384-key rsa-key" \
     "$build/tests/c/prov_threads" sign 32 200 @URIS@
 run load --keys "rsa-key ec-key" "$build/tests/c/prov_threads" load 16 30 @URIS@
+run fork-threads --keys ec-key "$build/tests/c/prov_fork" fork-threads 200 4
 for mode in stall pull-threads session login removed soak; do
     run "$mode" --keys ec-key --shim "$shim" "$build/tests/c/prov_faults" "$mode"
 done
