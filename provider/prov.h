@@ -98,6 +98,13 @@ int hkprov_store_search_matches(struct hkprov_ctx *prov,
 int hkprov_rsa_hash_ids(const EVP_MD *md, CK_MECHANISM_TYPE *hash,
                         CK_RSA_PKCS_MGF_TYPE *mgf);
 
+/* rsa_digestinfo.c: the DER DigestInfo of a digest (of the digest with
+ * NID nid) into out, *outlen its size on entry; 0 when it does not fit or
+ * dlen is not that digest's size. */
+#define HKPROV_DIGEST_INFO_MAX 128
+int hkprov_rsa_digest_info(int nid, const unsigned char *dgst, size_t dlen,
+                           unsigned char *out, size_t *outlen);
+
 /* rsa_tls_padding.c: TLS premaster from a raw RSA block, constant time */
 int hkprov_rsa_tls_unpad(const unsigned char *em, size_t k,
                          unsigned int client_version,

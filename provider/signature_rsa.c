@@ -6,7 +6,6 @@
  */
 #include <string.h>
 #include <openssl/rsa.h>
-#include <openssl/x509.h>
 
 #include "signature.h"
 
@@ -76,45 +75,23 @@ int hkprov_rsa_pss_salt(const struct hkprov_sig_ctx *ctx)
     }
 }
 
-/* DER DigestInfo { AlgorithmIdentifier, OCTET STRING digest } */
-static int digest_info(const struct hkprov_sig_ctx *ctx,
-                       const unsigned char *dgst, size_t dlen,
-                       unsigned char **der, int *derlen)
-{
-    X509_SIG *sig = X509_SIG_new();
-    X509_ALGOR *alg;
-    ASN1_OCTET_STRING *os;
-    int ok = 0;
-
-    if (sig == NULL)
-        return 0;
-    X509_SIG_getm(sig, &alg, &os);
-    if (X509_ALGOR_set0(alg, OBJ_nid2obj(EVP_MD_get_type(ctx->md)),
-                        V_ASN1_NULL, NULL)
-        && ASN1_OCTET_STRING_set(os, dgst, (int)dlen)) {
-        *der = NULL;
-        *derlen = i2d_X509_SIG(sig, der);
-        ok = *derlen > 0;
-    }
-    X509_SIG_free(sig);
-    return ok;
-}
-
 static int sign_pkcs1(struct hkprov_sig_ctx *ctx, unsigned char *sig,
                       size_t *siglen, const unsigned char *tbs, size_t tbslen)
 {
     CK_MECHANISM mech = { CKM_RSA_PKCS, NULL, 0 };
-    unsigned char *der = NULL;
-    int derlen = 0, ok;
+    unsigned char der[HKPROV_DIGEST_INFO_MAX];
+    size_t derlen = sizeof(der);
 
     if (ctx->md == NULL) /* the caller made the DigestInfo (or wants raw) */
         return hsmkey_object_sign(ctx->key->obj, &mech, tbs, tbslen, sig,
                                   siglen);
-    if (!digest_info(ctx, tbs, tbslen, &der, &derlen))
+    if (!hkprov_rsa_digest_info(EVP_MD_get_type(ctx->md), tbs, tbslen, der,
+                                &derlen)) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "a %zu-byte value is not a %s "
+                     "digest", tbslen, EVP_MD_get0_name(ctx->md));
         return 0;
-    ok = hsmkey_object_sign(ctx->key->obj, &mech, der, derlen, sig, siglen);
-    OPENSSL_free(der);
-    return ok;
+    }
+    return hsmkey_object_sign(ctx->key->obj, &mech, der, derlen, sig, siglen);
 }
 
 /* CK_RSA_PKCS_PSS_PARAMS of the context, raw and hash-and-sign alike. */
