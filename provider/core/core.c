@@ -65,8 +65,10 @@ static void fork_prepare(void)
     if (fork_bypassed)
         return;
     pthread_mutex_lock(&registry_lock);
-    for (struct hsmkey_core *c = registry; c != NULL; c = c->next_core) {
+    /* Every gate first, then the rest (docs/DESIGN.md, lock order). */
+    for (struct hsmkey_core *c = registry; c != NULL; c = c->next_core)
         hsmkey_gate_close_for_fork(&c->gate);
+    for (struct hsmkey_core *c = registry; c != NULL; c = c->next_core) {
         hsmkey_cache_fork_prepare(c->cache);
         for (size_t i = 0; i < c->ntokens; i++)
             hsmkey_token_fork_prepare(c->tokens[i]);
