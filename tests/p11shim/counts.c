@@ -2,11 +2,16 @@
 /* counts.c -- per-function call counters of hsmkey-p11shim.so and the counts
  * file.
  *
+ * Besides the counters, two gauges of what the token holds now (sessions.c):
+ * sessions_open and session_objects. hsmkey_shim_reset() zeroes counters,
+ * not gauges.
+ *
  * The counts file ($HSMKEY_SHIM_COUNTS, "%p" in it becomes the pid) is plain
  * text, one "NAME VALUE" per line after a "#" header line: every PKCS#11
  * function of fns.h in table order (zeros included, so a missing line is a
- * bug, not a zero), then "total", "faults", "stalls" and "stale" (see
- * p11shim.h). It is replaced atomically (write to a temp file, rename), so a
+ * bug, not a zero), then "total", "faults", "stalls", "stale", "limited",
+ * "instant", "sessions_open" and "session_objects" (see p11shim.h). It is
+ * replaced atomically (write to a temp file, rename), so a
  * reader never sees half a file.
  */
 #include <errno.h>
@@ -18,17 +23,25 @@
 #include "p11shim.h"
 #include "shim.h"
 
-enum { EXTRA_TOTAL, EXTRA_FAULTS, EXTRA_STALLS, EXTRA_STALE, EXTRA_N };
+enum {
+    EXTRA_TOTAL,
+    EXTRA_FAULTS,
+    EXTRA_STALLS,
+    EXTRA_STALE,
+    EXTRA_LIMITED,
+    EXTRA_INSTANT,
+    EXTRA_SESSIONS_OPEN, /* gauges from here on */
+    EXTRA_SESSION_OBJECTS,
+    EXTRA_N
+};
 static const char *const extra_names[EXTRA_N] = {
-    "total",
-    "faults",
-    "stalls",
-    "stale",
+    "total",   "faults",  "stalls",        "stale",
+    "limited", "instant", "sessions_open", "session_objects",
 };
 
 static atomic_ulong calls[SHIM_NFNS];
 static atomic_ulong extra[EXTRA_N];
-static atomic_ulong written_total = ~0UL;
+static atomic_ulong written_seen = ~0UL;
 static char *counts_path; /* $HSMKEY_SHIM_COUNTS at the first init */
 static atomic_ulong tmp_seq;
 
@@ -48,9 +61,19 @@ static unsigned long total_calls(void)
 
 static unsigned long extra_value(size_t i)
 {
-    return i == EXTRA_TOTAL
-               ? total_calls()
-               : atomic_load_explicit(&extra[i], memory_order_relaxed);
+    unsigned long open;
+
+    switch (i) {
+    case EXTRA_TOTAL:
+        return total_calls();
+    case EXTRA_SESSIONS_OPEN:
+        shim_sess_live(&open, NULL);
+        return open;
+    case EXTRA_SESSION_OBJECTS:
+        return shim_obj_live();
+    default:
+        return atomic_load_explicit(&extra[i], memory_order_relaxed);
+    }
 }
 
 void shim_count_fault(void)
@@ -66,6 +89,16 @@ void shim_count_stall(void)
 void shim_count_stale(void)
 {
     atomic_fetch_add_explicit(&extra[EXTRA_STALE], 1, memory_order_relaxed);
+}
+
+void shim_count_limited(void)
+{
+    atomic_fetch_add_explicit(&extra[EXTRA_LIMITED], 1, memory_order_relaxed);
+}
+
+void shim_count_instant(void)
+{
+    atomic_fetch_add_explicit(&extra[EXTRA_INSTANT], 1, memory_order_relaxed);
 }
 
 void shim_counts_zero(void)
@@ -168,20 +201,21 @@ void shim_counts_init(void)
 int shim_counts_flush(int changed_only)
 {
     const char *path = counts_path;
-    unsigned long total;
+    unsigned long seen = 0;
 
     if (path == NULL)
         return 0;
-    total = total_calls() + atomic_load(&extra[EXTRA_FAULTS]) +
-            atomic_load(&extra[EXTRA_STALLS]) +
-            atomic_load(&extra[EXTRA_STALE]);
     /* A process that made no call (a forked child that only exits) writes
      * nothing, so it cannot clobber its parent's file. */
-    if (total == 0)
+    if (total_calls() == 0)
         return 0;
-    if (changed_only && atomic_load(&written_total) == total)
+    /* A mix of every value, not a sum: a gauge going down as a counter goes
+     * up is a change too. */
+    for (size_t i = 0; i < EXTRA_N; i++)
+        seen = (seen ^ extra_value(i)) * 0x100000001b3UL;
+    if (changed_only && atomic_load(&written_seen) == seen)
         return 0;
-    atomic_store(&written_total, total);
+    atomic_store(&written_seen, seen);
     if (hsmkey_shim_counts_write(path) != 0) {
         static atomic_int warned;
         if (atomic_exchange(&warned, 1) == 0) /* the poller retries */

@@ -5,7 +5,8 @@
  * and gets one expansion per function (index enum, name table, forwarders).
  *
  *   SHIM_FN(name, kind, op, params, args)  forwarded by the generic wrapper
- *   SHIM_OWN(name, kind)                   written by hand (shim.c, slots.c)
+ *   SHIM_OWN(name, kind, op)               written by hand (shim.c, slots.c,
+ *                                          objects.c, instant.c)
  *
  * kind: what the first argument is -- SESS (a session handle, named h),
  *       SLOT (a slot id, named slot) or NONE.
@@ -16,13 +17,13 @@
  * No include guard: included several times on purpose.
  */
 
-SHIM_OWN(C_Initialize, NONE)
-SHIM_OWN(C_Finalize, NONE)
+SHIM_OWN(C_Initialize, NONE, NONE)
+SHIM_OWN(C_Finalize, NONE, NONE)
 SHIM_FN(C_GetInfo, NONE, NONE, (CK_INFO_PTR info), (info))
-SHIM_OWN(C_GetFunctionList, NONE)
-SHIM_OWN(C_GetSlotList, NONE)
-SHIM_OWN(C_GetSlotInfo, SLOT)
-SHIM_OWN(C_GetTokenInfo, SLOT)
+SHIM_OWN(C_GetFunctionList, NONE, NONE)
+SHIM_OWN(C_GetSlotList, NONE, NONE)
+SHIM_OWN(C_GetSlotInfo, SLOT, NONE)
+SHIM_OWN(C_GetTokenInfo, SLOT, NONE)
 SHIM_FN(C_GetMechanismList, SLOT, NONE,
         (CK_SLOT_ID slot, CK_MECHANISM_TYPE_PTR list, CK_ULONG_PTR n),
         (slot, list, n))
@@ -40,9 +41,9 @@ SHIM_FN(C_SetPIN, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_UTF8CHAR_PTR old, CK_ULONG old_len,
          CK_UTF8CHAR_PTR pin, CK_ULONG len),
         (h, old, old_len, pin, len))
-SHIM_OWN(C_OpenSession, SLOT)
-SHIM_OWN(C_CloseSession, SESS)
-SHIM_OWN(C_CloseAllSessions, SLOT)
+SHIM_OWN(C_OpenSession, SLOT, NONE)
+SHIM_OWN(C_CloseSession, SESS, NONE)
+SHIM_OWN(C_CloseAllSessions, SLOT, NONE)
 SHIM_FN(C_GetSessionInfo, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_SESSION_INFO_PTR info), (h, info))
 SHIM_FN(C_GetOperationState, SESS, NONE,
@@ -57,16 +58,9 @@ SHIM_FN(C_Login, SESS, NONE,
          CK_ULONG len),
         (h, user, pin, len))
 SHIM_FN(C_Logout, SESS, NONE, (CK_SESSION_HANDLE h), (h))
-SHIM_FN(C_CreateObject, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_ATTRIBUTE_PTR tmpl, CK_ULONG n,
-         CK_OBJECT_HANDLE_PTR obj),
-        (h, tmpl, n, obj))
-SHIM_FN(C_CopyObject, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_PTR tmpl,
-         CK_ULONG n, CK_OBJECT_HANDLE_PTR copy),
-        (h, obj, tmpl, n, copy))
-SHIM_FN(C_DestroyObject, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj), (h, obj))
+SHIM_OWN(C_CreateObject, SESS, NONE)
+SHIM_OWN(C_CopyObject, SESS, NONE)
+SHIM_OWN(C_DestroyObject, SESS, NONE)
 SHIM_FN(C_GetObjectSize, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj, CK_ULONG_PTR size),
         (h, obj, size))
@@ -128,19 +122,10 @@ SHIM_FN(C_DigestKey, SESS, DIGEST,
 SHIM_FN(C_DigestFinal, SESS, DIGEST,
         (CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR out_len),
         (h, out, out_len))
-SHIM_FN(C_SignInit, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key),
-        (h, mech, key))
-SHIM_FN(C_Sign, SESS, SIGN,
-        (CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out,
-         CK_ULONG_PTR out_len),
-        (h, in, in_len, out, out_len))
-SHIM_FN(C_SignUpdate, SESS, SIGN,
-        (CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len),
-        (h, in, in_len))
-SHIM_FN(C_SignFinal, SESS, SIGN,
-        (CK_SESSION_HANDLE h, CK_BYTE_PTR out, CK_ULONG_PTR out_len),
-        (h, out, out_len))
+SHIM_OWN(C_SignInit, SESS, NONE)
+SHIM_OWN(C_Sign, SESS, SIGN)
+SHIM_OWN(C_SignUpdate, SESS, SIGN)
+SHIM_OWN(C_SignFinal, SESS, SIGN)
 SHIM_FN(C_SignRecoverInit, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE key),
         (h, mech, key))
@@ -184,28 +169,14 @@ SHIM_FN(C_DecryptVerifyUpdate, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_BYTE_PTR in, CK_ULONG in_len, CK_BYTE_PTR out,
          CK_ULONG_PTR out_len),
         (h, in, in_len, out, out_len))
-SHIM_FN(C_GenerateKey, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_ATTRIBUTE_PTR tmpl,
-         CK_ULONG n, CK_OBJECT_HANDLE_PTR key),
-        (h, mech, tmpl, n, key))
-SHIM_FN(C_GenerateKeyPair, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_ATTRIBUTE_PTR pub_tmpl,
-         CK_ULONG pub_n, CK_ATTRIBUTE_PTR priv_tmpl, CK_ULONG priv_n,
-         CK_OBJECT_HANDLE_PTR pub, CK_OBJECT_HANDLE_PTR priv),
-        (h, mech, pub_tmpl, pub_n, priv_tmpl, priv_n, pub, priv))
+SHIM_OWN(C_GenerateKey, SESS, NONE)
+SHIM_OWN(C_GenerateKeyPair, SESS, NONE)
 SHIM_FN(C_WrapKey, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE wrapping,
          CK_OBJECT_HANDLE key, CK_BYTE_PTR out, CK_ULONG_PTR out_len),
         (h, mech, wrapping, key, out, out_len))
-SHIM_FN(C_UnwrapKey, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech,
-         CK_OBJECT_HANDLE unwrap_key, CK_BYTE_PTR in, CK_ULONG in_len,
-         CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR key),
-        (h, mech, unwrap_key, in, in_len, tmpl, n, key))
-SHIM_FN(C_DeriveKey, SESS, NONE,
-        (CK_SESSION_HANDLE h, CK_MECHANISM_PTR mech, CK_OBJECT_HANDLE base,
-         CK_ATTRIBUTE_PTR tmpl, CK_ULONG n, CK_OBJECT_HANDLE_PTR key),
-        (h, mech, base, tmpl, n, key))
+SHIM_OWN(C_UnwrapKey, SESS, NONE)
+SHIM_OWN(C_DeriveKey, SESS, NONE)
 SHIM_FN(C_SeedRandom, SESS, NONE,
         (CK_SESSION_HANDLE h, CK_BYTE_PTR seed, CK_ULONG len), (h, seed, len))
 SHIM_FN(C_GenerateRandom, SESS, NONE,

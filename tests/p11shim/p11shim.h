@@ -29,11 +29,18 @@
  *   "faults"  calls answered with an injected CKR by a fault rule;
  *   "stalls"  calls delayed by a stall rule;
  *   "stale"   calls refused (CKR_SESSION_HANDLE_INVALID) because they used a
- *             session the shim had invalidated.
+ *             session the shim had invalidated;
+ *   "limited" calls refused by a limit of HSMKEY_SHIM_LIMITS;
+ *   "instant" C_Sign calls answered from a recording (HSMKEY_SHIM_INSTANT);
+ * or one of the two gauges of what the token holds for this process now:
+ *   "sessions_open"    sessions opened and not closed, not counting those
+ *                      the shim declared dead;
+ *   "session_objects"  session objects made in live sessions and neither
+ *                      destroyed nor gone with their session.
  * Unknown names count 0. Thread-safe, lock-free. */
 unsigned long hsmkey_shim_counts(const char *fn);
 
-/* Zero every counter (not the fault rules' own progress). */
+/* Zero every counter (not the gauges, nor the fault rules' own progress). */
 void hsmkey_shim_reset(void);
 
 /* Write the counts file now, to PATH or (NULL) to $HSMKEY_SHIM_COUNTS.

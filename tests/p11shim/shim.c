@@ -24,7 +24,7 @@
 const struct shim_fn_info shim_fns[SHIM_NFNS] = {
 #define SHIM_FN(name, kind, op, params, args)                                  \
     {#name, SHIM_KIND_##kind, SHIM_OP_##op},
-#define SHIM_OWN(name, kind) {#name, SHIM_KIND_##kind, SHIM_OP_NONE},
+#define SHIM_OWN(name, kind, op) {#name, SHIM_KIND_##kind, SHIM_OP_##op},
 #include "fns.h"
 #undef SHIM_FN
 #undef SHIM_OWN
@@ -141,7 +141,7 @@ CK_FUNCTION_LIST_PTR shim_enter(enum shim_fn_index fn, CK_ULONG handle,
             return rv;                                                         \
         return real->name args;                                                \
     }
-#define SHIM_OWN(name, kind)
+#define SHIM_OWN(name, kind, op)
 #include "fns.h"
 #undef SHIM_FN
 #undef SHIM_OWN
@@ -161,12 +161,17 @@ static CK_RV shim_C_Initialize(CK_VOID_PTR init_args)
     pthread_mutex_lock(&load_lock);
     rv = load_real();
     if (rv == CKR_OK) {
+        int bad;
+
         shim_counts_init();
         shim_control_init();
-        if (shim_control_bad() > 0 && strict_mode()) {
+        shim_limits_init();
+        shim_instant_init();
+        bad = shim_control_bad() + shim_limits_bad();
+        if (bad > 0 && strict_mode()) {
             shim_log("HSMKEY_SHIM_STRICT=1 and %d bad rule(s): C_Initialize "
                      "fails with CKR_ARGUMENTS_BAD",
-                     shim_control_bad());
+                     bad);
             rv = CKR_ARGUMENTS_BAD;
         }
     }
@@ -186,8 +191,10 @@ static CK_RV shim_C_Finalize(CK_VOID_PTR reserved)
     if (real == NULL || rv != CKR_OK)
         return rv;
     rv = real->C_Finalize(reserved);
-    if (rv == CKR_OK)
+    if (rv == CKR_OK) {
         shim_sess_forget_all();
+        shim_instant_forget_all();
+    }
     (void)shim_counts_flush(0);
     return rv;
 }
@@ -211,7 +218,7 @@ SHIM_EXPORT CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR list)
 static CK_FUNCTION_LIST shim_function_list = {
     .version = {CRYPTOKI_VERSION_MAJOR, CRYPTOKI_VERSION_MINOR},
 #define SHIM_FN(name, kind, op, params, args) .name = shim_##name,
-#define SHIM_OWN(name, kind) .name = shim_##name,
+#define SHIM_OWN(name, kind, op) .name = shim_##name,
 #include "fns.h"
 #undef SHIM_FN
 #undef SHIM_OWN

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* shim_test.c -- helpers of shim_counts: the shim loaded by dlopen, a
- * session on the test token, signing with rsa-key, the control file.
+/* shim_test.c -- helpers of shim_counts and shim_profiles: the shim loaded
+ * by dlopen, sessions on the test token, signing with rsa-key, the control
+ * file, keys and objects, the shim's gauges.
  */
 #include <dlfcn.h>
 #include <stdio.h>
@@ -140,4 +141,83 @@ long st_counts_file_value(long pid, const char *name)
             found = (long)v;
     fclose(f);
     return found;
+}
+
+CK_SESSION_HANDLE st_open_flags(CK_FLAGS flags, CK_RV want)
+{
+    CK_SESSION_HANDLE h = CK_INVALID_HANDLE;
+
+    CHECK_RV(st_p11->C_OpenSession(st_slot, CKF_SERIAL_SESSION | flags, NULL,
+                                   NULL, &h),
+             want);
+    return h;
+}
+
+void st_token_info(CK_TOKEN_INFO *ti)
+{
+    CHECK_RV(st_p11->C_GetTokenInfo(st_slot, ti), CKR_OK);
+}
+
+unsigned long st_live_sessions(void)
+{
+    return st_counts("sessions_open");
+}
+
+unsigned long st_live_objects(void)
+{
+    return st_counts("session_objects");
+}
+
+/* A private key by label, in session h. */
+CK_OBJECT_HANDLE st_find_private(CK_SESSION_HANDLE h, const char *label)
+{
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_LABEL, (void *)label, strlen(label)}};
+    CK_OBJECT_HANDLE key;
+    CK_ULONG n = 0;
+
+    CHECK_RV(st_p11->C_FindObjectsInit(h, tmpl, 2), CKR_OK);
+    CHECK_RV(st_p11->C_FindObjects(h, &key, 1, &n), CKR_OK);
+    CHECK_RV(st_p11->C_FindObjectsFinal(h), CKR_OK);
+    CHECK(n == 1, "no private key %s", label);
+    return key;
+}
+
+CK_RV st_copy_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key,
+                      CK_OBJECT_HANDLE *copy)
+{
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE tmpl[] = {{CKA_TOKEN, &no, sizeof(no)}};
+
+    return st_p11->C_CopyObject(h, key, tmpl, 1, copy);
+}
+
+/* A data object; token: CKA_TOKEN true (else a session object). */
+CK_OBJECT_HANDLE st_data_object(CK_SESSION_HANDLE h, CK_BBOOL token)
+{
+    CK_OBJECT_CLASS cls = CKO_DATA;
+    CK_BYTE value[8] = "shimdata";
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_TOKEN, &token, sizeof(token)},
+                           {CKA_VALUE, value, sizeof(value)}};
+    CK_OBJECT_HANDLE obj;
+
+    CHECK_RV(st_p11->C_CreateObject(h, tmpl, 3, &obj), CKR_OK);
+    return obj;
+}
+
+CK_OBJECT_HANDLE st_find_public(CK_SESSION_HANDLE h, const char *label)
+{
+    CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+    CK_ATTRIBUTE tmpl[] = {{CKA_CLASS, &cls, sizeof(cls)},
+                           {CKA_LABEL, (void *)label, strlen(label)}};
+    CK_OBJECT_HANDLE key;
+    CK_ULONG n = 0;
+
+    CHECK_RV(st_p11->C_FindObjectsInit(h, tmpl, 2), CKR_OK);
+    CHECK_RV(st_p11->C_FindObjects(h, &key, 1, &n), CKR_OK);
+    CHECK_RV(st_p11->C_FindObjectsFinal(h), CKR_OK);
+    CHECK(n == 1, "no public key %s", label);
+    return key;
 }

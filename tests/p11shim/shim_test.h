@@ -48,4 +48,28 @@ void st_find_slot(const char *label);
 /* The value of NAME in the counts file of process PID, or -1. */
 long st_counts_file_value(long pid, const char *name);
 
+/* A session on st_slot with FLAGS (besides CKF_SERIAL_SESSION); C_OpenSession
+ * must return WANT. */
+CK_SESSION_HANDLE st_open_flags(CK_FLAGS flags, CK_RV want);
+void st_token_info(CK_TOKEN_INFO *ti);
+/* The shim's gauges sessions_open and session_objects. */
+unsigned long st_live_sessions(void);
+unsigned long st_live_objects(void);
+/* The private or public key LABEL, found in session H. */
+CK_OBJECT_HANDLE st_find_private(CK_SESSION_HANDLE h, const char *label);
+CK_OBJECT_HANDLE st_find_public(CK_SESSION_HANDLE h, const char *label);
+/* A session-object copy of KEY (C_CopyObject's result). */
+CK_RV st_copy_key(CK_SESSION_HANDLE h, CK_OBJECT_HANDLE key,
+                  CK_OBJECT_HANDLE *copy);
+/* A data object; token: CKA_TOKEN true (else a session object). */
+CK_OBJECT_HANDLE st_data_object(CK_SESSION_HANDLE h, CK_BBOOL token);
+
+/* The profiles of shim_profiles, one per process (shim_profiles.c); LABEL
+ * is the test token's. */
+void prof_sessions(const char *label); /* profile_limits.c */
+void prof_readonly(const char *label);
+void prof_no_copy(const char *label);
+void prof_accounting(const char *label); /* profile_accounting.c */
+void prof_instant(const char *label);    /* profile_instant.c */
+
 #endif

@@ -10,6 +10,8 @@
  * C_OpenSession records the session (sessions.c) and logs out a slot whose
  * token was "removed"; C_CloseSession and C_CloseAllSessions always close the
  * real sessions, even dead ones, and then report the injected result if any.
+ * The limits of HSMKEY_SHIM_LIMITS (limits.c) show in C_GetTokenInfo and
+ * refuse C_OpenSession.
  */
 #include "shim.h"
 
@@ -54,7 +56,10 @@ CK_RV shim_C_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO_PTR info)
         return CKR_TOKEN_NOT_PRESENT;
     if (real == NULL || rv != CKR_OK)
         return rv;
-    return real->C_GetTokenInfo(slot, info);
+    rv = real->C_GetTokenInfo(slot, info);
+    if (rv == CKR_OK)
+        shim_limits_token_info(info);
+    return rv;
 }
 
 CK_RV shim_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,
@@ -65,12 +70,25 @@ CK_RV shim_C_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, CK_VOID_PTR app,
 
     if (shim_rv_is_removal(rv))
         return CKR_TOKEN_NOT_PRESENT;
+    int rw = (flags & CKF_RW_SESSION) != 0;
+
     if (real == NULL || rv != CKR_OK)
         return rv;
-    rv = real->C_OpenSession(slot, flags, app, notify, h);
-    if (rv != CKR_OK)
+    if (rw && shim_limits()->readonly) {
+        shim_count_limited();
+        return CKR_TOKEN_WRITE_PROTECTED;
+    }
+    if ((rv = shim_sess_reserve(rw)) != CKR_OK) {
+        shim_count_limited();
         return rv;
-    shim_sess_opened(slot, *h);
+    }
+    rv = real->C_OpenSession(slot, flags, app, notify, h);
+    if (rv != CKR_OK) {
+        shim_sess_unreserve(rw);
+        return rv;
+    }
+    shim_sess_opened(slot, *h, rw);
+    shim_instant_session_opened(*h);
     /* First session since the token "came back": the login is gone. */
     if (shim_slot_take_logout(slot))
         (void)real->C_Logout(*h);

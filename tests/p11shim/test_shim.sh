@@ -6,11 +6,14 @@
 #               token-absent view, malformed rules, strict mode
 #   c PROGRAM   run shim_counts (in-process counters, runtime control file,
 #               session/removal effects, threads, fork, re-initialization)
+#   profile PROGRAM MODE
+#               run shim_profiles MODE: the real-HSM limits (sessions,
+#               readonly, no-copy), the live accounting, the instant token
 # Environment (from meson): HSMKEY_BUILD, HSMKEY_SRC, HSMKEY_SHIM.
 TEST_TOKEN_LABEL=shimtest
 # shellcheck source=../lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
-TEST_NAME=p11shim-${1:-cli}
+TEST_NAME=p11shim-${1:-cli}${3:+-$3}
 
 SHIM=${HSMKEY_SHIM:-$HSMKEY_BUILD/tests/p11shim/hsmkey-p11shim.so}
 [ -s "$SHIM" ] || die "shim $SHIM not built (meson compile -C build)"
@@ -136,6 +139,35 @@ test_cli() {
     HSMKEY_SHIM_STRICT=1 HSMKEY_SHIM_CONTROL=$T/badcontrol \
         should_fail 'CKR_ARGUMENTS_BAD' sign "$T/x"
 
+    say "limits: a read-only token, shown and enforced"
+    HSMKEY_SHIM_LIMITS=readonly p11 -L >"$T/ro.out"
+    assert_file_match 'token flags +:.*readonly' "$T/ro.out"
+    HSMKEY_SHIM_LIMITS=readonly HSMKEY_SHIM_COUNTS=$T/ro.counts \
+        should_fail 'C_OpenSession failed: rv = CKR_TOKEN_WRITE_PROTECTED' \
+        p11_login --keypairgen --key-type EC:prime256v1 --label ro-key
+    counts_is "$T/ro.counts" limited 1
+    HSMKEY_SHIM_LIMITS='readonly, sessions=2' sign "$T/sig3" >/dev/null 2>&1
+    ossl_sw dgst -sha256 -verify "$pub" -signature "$T/sig3" "$T/data" |
+        grep -q 'Verified OK' || die "signature on a read-only token"
+
+    say "limits: one session only"
+    HSMKEY_SHIM_LIMITS=sessions=1 HSMKEY_SHIM_COUNTS=$T/one.counts \
+        sign "$T/sig4" >/dev/null 2>&1
+    counts_is "$T/one.counts" limited 0
+    counts_is "$T/one.counts" sessions_open 0
+    counts_is "$T/one.counts" session_objects 0
+
+    say "limits: a bad one is named and ignored, strict mode refuses it"
+    HSMKEY_SHIM_LIMITS='sessions=0,rw-sessions=x,no-copy,readwrite' \
+        p11 -L >/dev/null 2>"$T/badlim.err"
+    for item in sessions=0 rw-sessions=x readwrite; do
+        assert_file_match "^hsmkey-p11shim: HSMKEY_SHIM_LIMITS: bad limit '$item': .* \\(ignored\\)\$" \
+            "$T/badlim.err"
+    done
+    assert_eq "$(grep -c 'bad limit' "$T/badlim.err")" 3 "one line per bad limit"
+    HSMKEY_SHIM_STRICT=1 HSMKEY_SHIM_LIMITS=readwrite \
+        should_fail 'C_Initialize failed: rv = CKR_ARGUMENTS_BAD' sign "$T/x"
+
     say "a missing real module is named"
     HSMKEY_SHIM_MODULE=$T/no-such-module.so \
         should_fail 'hsmkey-p11shim: cannot load the real module: .*no-such-module' \
@@ -156,8 +188,29 @@ test_c() {
     assert_file_match '^8 passed, 0 failed$' "$T/c.out"
 }
 
+test_profile() {
+    local prog=$1 mode=$2 want
+    [ -x "$prog" ] || die "test program $prog not built"
+    mkdir -p "$T/p"
+    "$prog" "$SHIM" "$TOKEN_LABEL" "$TOKEN_PIN_FILE" "$T/p" "$mode" \
+        >"$T/p.out" 2>"$T/p.err" || {
+        cat "$T/p.out"
+        sed 's/^/  | /' "$T/p.err" >&2
+        die "shim_profiles $mode failed"
+    }
+    cat "$T/p.out"
+    case $mode in
+    sessions | accounting) want=3 ;;
+    instant) want=5 ;;
+    *) want=1 ;;
+    esac
+    assert_file_match "^$want passed, 0 failed\$" "$T/p.out"
+}
+
 case ${1:-cli} in
 cli) test_cli ;;
 c) test_c "${2:?usage: test_shim.sh c PROGRAM}" ;;
-*) die "usage: test_shim.sh cli | c PROGRAM" ;;
+profile) test_profile "${2:?usage: test_shim.sh profile PROGRAM MODE}" \
+    "${3:?usage: test_shim.sh profile PROGRAM MODE}" ;;
+*) die "usage: test_shim.sh cli | c PROGRAM | profile PROGRAM MODE" ;;
 esac
