@@ -22,6 +22,10 @@
 #define HKPROV_NAMES_ED25519 "ED25519:1.3.101.112"
 #define HKPROV_NAMES_ED448 "ED448:1.3.101.113"
 #define HKPROV_PROPS "provider=hsmkey"
+/* Provider parameters (OSSL_PROVIDER_get_params) for monitoring. */
+#define HKPROV_PARAM_SESSIONS "hsmkey-sessions"
+#define HKPROV_PARAM_SESSIONS_IDLE "hsmkey-sessions-idle"
+#define HKPROV_PARAM_SESSION_COPIES "hsmkey-session-copies"
 /* Software work (public halves, digests) must never land back on us. */
 #define HKPROV_SOFTWARE_PROPQ "provider!=hsmkey"
 

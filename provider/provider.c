@@ -115,6 +115,9 @@ static const OSSL_PARAM *prov_gettable_params(void *provctx)
         OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_VERSION, NULL, 0),
         OSSL_PARAM_utf8_ptr(OSSL_PROV_PARAM_BUILDINFO, NULL, 0),
         OSSL_PARAM_int(OSSL_PROV_PARAM_STATUS, NULL),
+        OSSL_PARAM_ulong(HKPROV_PARAM_SESSIONS, NULL),
+        OSSL_PARAM_ulong(HKPROV_PARAM_SESSIONS_IDLE, NULL),
+        OSSL_PARAM_ulong(HKPROV_PARAM_SESSION_COPIES, NULL),
         OSSL_PARAM_END
     };
 
@@ -122,11 +125,32 @@ static const OSSL_PARAM *prov_gettable_params(void *provctx)
     return table;
 }
 
+/* What the token holds for this instance now: sessions open (and idle)
+ * and session-object copies of keys, over every token. */
+static int stats_params(struct hkprov_ctx *ctx, OSSL_PARAM params[])
+{
+    struct hsmkey_core_stats st = { 0 };
+    OSSL_PARAM *p;
+
+    if (ctx == NULL || ctx->core == NULL)
+        return 1;
+    hsmkey_core_stats(ctx->core, &st);
+    p = OSSL_PARAM_locate(params, HKPROV_PARAM_SESSIONS);
+    if (p != NULL && !OSSL_PARAM_set_ulong(p, st.sessions))
+        return 0;
+    p = OSSL_PARAM_locate(params, HKPROV_PARAM_SESSIONS_IDLE);
+    if (p != NULL && !OSSL_PARAM_set_ulong(p, st.idle))
+        return 0;
+    p = OSSL_PARAM_locate(params, HKPROV_PARAM_SESSION_COPIES);
+    return p == NULL || OSSL_PARAM_set_ulong(p, st.copies);
+}
+
 static int prov_get_params(void *provctx, OSSL_PARAM params[])
 {
     OSSL_PARAM *p;
 
-    (void)provctx;
+    if (!stats_params(provctx, params))
+        return 0;
     p = OSSL_PARAM_locate(params, OSSL_PROV_PARAM_NAME);
     if (p != NULL && !OSSL_PARAM_set_utf8_ptr(p, "hsmkey PKCS#11 provider"))
         return 0;

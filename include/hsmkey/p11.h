@@ -76,6 +76,15 @@ void hsmkey_core_set_session_copies(struct hsmkey_core *core,
 void hsmkey_core_set_sessions(struct hsmkey_core *core,
                               unsigned long max_sessions, long wait_ms);
 
+/* What the core's tokens hold for it now (monitoring, leak tests). */
+struct hsmkey_core_stats {
+    unsigned long sessions; /* open, over every token */
+    unsigned long idle;     /* of those, in the pools */
+    unsigned long copies;   /* session-object copies of keys alive */
+};
+void hsmkey_core_stats(struct hsmkey_core *core,
+                       struct hsmkey_core_stats *st);
+
 /* The module path in use ("p11-kit-proxy" when none) for messages. */
 const char *hsmkey_core_module_name(const struct hsmkey_core *core);
 

@@ -445,6 +445,26 @@ int hsmkey_core_tokens(struct hsmkey_core *core, P11KitUri *uri,
     return 1;
 }
 
+void hsmkey_core_stats(struct hsmkey_core *core, struct hsmkey_core_stats *st)
+{
+    struct hsmkey_fence fence;
+
+    memset(st, 0, sizeof(*st));
+    if (atomic_load(&core->ready_gen) != hsmkey_fork_generation())
+        return; /* not started here: nothing held */
+    hsmkey_call_begin(&core->gate, &fence);
+    for (size_t i = 0; i < core->ntokens; i++) {
+        unsigned long open, idle, copies, max;
+
+        hsmkey_pool_stats(hsmkey_token_pool(core->tokens[i]), &open, &idle,
+                          &copies, &max);
+        st->sessions += open;
+        st->idle += idle;
+        st->copies += copies;
+    }
+    hsmkey_call_end(&core->gate, &fence);
+}
+
 struct hsmkey_gate *hsmkey_core_gate(struct hsmkey_core *core)
 {
     return &core->gate;

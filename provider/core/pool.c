@@ -392,6 +392,15 @@ static CK_RV sweep(struct hsmkey_pool *p, struct hsmkey_session *s)
     return CKR_OK;
 }
 
+static unsigned long copies_in(const struct hsmkey_session *s)
+{
+    unsigned long n = 0;
+
+    for (size_t i = 0; i < s->ntab; i++)
+        n += s->tab[i].serial != 0 && s->tab[i].copy;
+    return n;
+}
+
 /*
  * Give a session back.  how: KEEP pools it; CLOSE closes it (a call went
  * wrong in a way that may leave an operation active); LOST forgets it (the
@@ -419,7 +428,8 @@ void hsmkey_pool_release(struct hsmkey_pool *p, struct hsmkey_session *s,
     if (s->epoch != atomic_load(&p->epoch)) {
         session_free(s); /* its epoch's list is gone with the reset */
     } else if (how != HSMKEY_RELEASE_KEEP) {
-        p->copies -= destroyed;
+        /* Closed: destroyed above; lost: gone with the session. */
+        p->copies -= how == HSMKEY_RELEASE_LOST ? copies_in(s) : destroyed;
         forget_locked(p, s);
         session_free(s);
         if (p->waiting)

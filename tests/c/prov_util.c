@@ -13,6 +13,10 @@
 #include <openssl/x509.h>
 #include <p11-kit/pkcs11.h>
 
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+
 #include "prov_util.h"
 #include "p11shim.h"
 
@@ -229,4 +233,45 @@ struct tc_counts tc_counts_diff(const struct tc_counts *a,
                                a->login - b->login, a->open - b->open,
                                a->find - b->find, a->faults - b->faults,
                                a->slots - b->slots };
+}
+
+void tc_provider_stats(struct tc_stats *st)
+{
+    OSSL_PROVIDER *prov = OSSL_PROVIDER_load(NULL, "hsmkey");
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_ulong("hsmkey-sessions", &st->sessions),
+        OSSL_PARAM_ulong("hsmkey-sessions-idle", &st->idle),
+        OSSL_PARAM_ulong("hsmkey-session-copies", &st->copies),
+        OSSL_PARAM_END
+    };
+
+    memset(st, 0, sizeof(*st));
+    TC_CHECK(prov != NULL && OSSL_PROVIDER_get_params(prov, params) == 1,
+             "the provider's parameters cannot be read");
+    OSSL_PROVIDER_unload(prov);
+}
+
+long tc_token_session_objects(void)
+{
+    CK_SLOT_ID slots[8];
+    CK_ULONG n = 8, found = 0, got;
+    CK_SESSION_HANDLE s;
+    CK_OBJECT_HANDLE h[64];
+    CK_BBOOL no = CK_FALSE;
+    CK_ATTRIBUTE tmpl[] = { { CKA_TOKEN, &no, sizeof(no) } };
+
+    CK_RV rv;
+
+    TC_CHECK(shim_fl->C_GetSlotList(CK_TRUE, slots, &n) == CKR_OK && n > 0,
+             "no slot");
+    rv = shim_fl->C_OpenSession(slots[0], CKF_SERIAL_SESSION, NULL, NULL, &s);
+    if (rv == CKR_SESSION_COUNT)
+        return -1; /* the token's every session is the provider's */
+    TC_CHECK(rv == CKR_OK, "C_OpenSession");
+    TC_CHECK(shim_fl->C_FindObjectsInit(s, tmpl, 1) == CKR_OK, "find");
+    while (shim_fl->C_FindObjects(s, h, 64, &got) == CKR_OK && got > 0)
+        found += got;
+    shim_fl->C_FindObjectsFinal(s);
+    shim_fl->C_CloseSession(s);
+    return (long)found;
 }

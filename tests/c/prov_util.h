@@ -48,6 +48,13 @@ int tc_sign_twice(EVP_PKEY *key, EVP_PKEY *pub);
  * each error's data; SoftHSM's engine-probe noise left out); returns buf. */
 char *tc_errors(char *buf, size_t len);
 
+/* What the provider says it holds on the token now (its monitoring
+ * parameters): sessions open, of those idle, session-object copies. */
+struct tc_stats {
+    unsigned long sessions, idle, copies;
+};
+void tc_provider_stats(struct tc_stats *st);
+
 /* Monotonic milliseconds. */
 double tc_now_ms(void);
 void tc_sleep_ms(long ms);
@@ -69,6 +76,11 @@ unsigned long tc_shim_count(const char *fn);
  * C_GetFunctionStatus, a function the provider never calls).
  */
 void tc_shim_control(const char *rules);
+
+/* Session objects the token itself shows this process (a search for
+ * CKA_TOKEN false in a session of its own, through the shim); -1 when the
+ * token has no session to spare. */
+long tc_token_session_objects(void);
 
 /* Counters of the functions a signature involves, to compare before and
  * after a step. */

@@ -11,15 +11,21 @@
 #   --shim SHIM        the provider talks to SoftHSM2 through the
 #                      fault-injecting shim SHIM (tests/p11shim), with the
 #                      control file @DIR@/shim.ctl
+#   --limits SPEC      the shim's HSMKEY_SHIM_LIMITS (a real HSM's limits)
+#   --faults SPEC      the shim's HSMKEY_SHIM_FAULTS
+#   --cnf "KEY = V"    one more line in the provider's openssl.cnf section
 # Environment: HSMKEY_BUILD, HSMKEY_SRC (from meson); HSMKEY_TEST_WRAP, a
 # command to run PROGRAM under (tests/c/valgrind.sh uses it);
 # HSMKEY_TEST_PRELOAD (asan setup) is preloaded into PROGRAM.
 set -euo pipefail
-keys="rsa-key ec-key" shim=
+keys="rsa-key ec-key" shim= limits= faults= cnf=()
 while [ $# -gt 0 ]; do
     case $1 in
     --keys) keys=$2; shift 2 ;;
     --shim) shim=$2; shift 2 ;;
+    --limits) limits=$2; shift 2 ;;
+    --faults) faults=$2; shift 2 ;;
+    --cnf) cnf+=("$2"); shift 2 ;;
     *) break ;;
     esac
 done
@@ -37,8 +43,14 @@ if [ -n "$shim" ]; then
     [ -s "$shim" ] || { echo "run.sh: shim $shim not built" >&2; exit 1; }
     export HSMKEY_PKCS11_MODULE=$shim HSMKEY_TEST_SHIM=$shim
     export HSMKEY_SHIM_CONTROL=$dir/shim.ctl
-    unset HSMKEY_SHIM_FAULTS HSMKEY_SHIM_COUNTS HSMKEY_SHIM_STRICT
+    unset HSMKEY_SHIM_FAULTS HSMKEY_SHIM_COUNTS HSMKEY_SHIM_STRICT \
+        HSMKEY_SHIM_LIMITS
+    [ -z "$limits" ] || export HSMKEY_SHIM_LIMITS=$limits HSMKEY_SHIM_STRICT=1
+    [ -z "$faults" ] || export HSMKEY_SHIM_FAULTS=$faults HSMKEY_SHIM_STRICT=1
 fi
+for line in ${cnf[@]+"${cnf[@]}"}; do
+    printf '%s\n' "$line" >>"$dir/openssl.cnf" # the last section: hsmkey's
+done
 read -r -a wrap <<<"${HSMKEY_TEST_WRAP:-}"
 # Under the asan setup: the runtime, and fake_dlclose so that hsmkey.so stays
 # mapped and leak reports at exit name its frames (tests/meson.build).
