@@ -16,6 +16,9 @@
 struct hsmkey_core {
     char *module_path; /* NULL: every module registered with p11-kit */
     char *pin_source;  /* configuration's pin-source, may be NULL */
+    char *init_args;   /* C_Initialize pReserved of a module by path */
+    hsmkey_notice_fn *notice; /* told when a registered module is skipped */
+    void *notice_arg;
     hsmkey_pin_prompt_fn *prompt;
     void *prompt_arg;
 
@@ -27,6 +30,10 @@ struct hsmkey_core {
      */
     pthread_rwlock_t ops_lock;
     CK_FUNCTION_LIST **modules; /* NULL-terminated; NULL until first use */
+    /* Registered modules that failed to start (modstart.c): loaded, not
+     * in modules, released with the core. */
+    struct hsmkey_skipped *skipped;
+    size_t nskipped;
     /* Fork generation the modules were initialized in (0: never). */
     atomic_ulong ready_gen;
 
@@ -99,6 +106,22 @@ static inline unsigned long hsmkey_token_gen(struct hsmkey_token *tok)
 {
     return atomic_load(&tok->gen);
 }
+
+/* modstart.c */
+/* C_Initialize of one module; init_args (may be NULL) as pReserved. */
+CK_RV hsmkey_module_initialize(CK_FUNCTION_LIST *mod, const char *init_args);
+/* p11-kit's configuration of the module says "critical: yes". */
+int hsmkey_module_is_critical(CK_FUNCTION_LIST *mod);
+/*
+ * C_Initialize every module of core->modules (core->lock held), with
+ * core->init_args for a module named by path.  A registered module that
+ * fails and is not critical is moved out of core->modules into
+ * core->skipped (core->notice is told); any other failure is raised and
+ * the modules already started are finalized again.
+ */
+int hsmkey_modules_start(struct hsmkey_core *core);
+/* Forget the skipped modules; release: p11_kit_module_release each. */
+void hsmkey_modules_release_skipped(struct hsmkey_core *core, int release);
 
 /* token.c */
 /*

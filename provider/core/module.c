@@ -153,6 +153,7 @@ static void release_modules(struct hsmkey_core *core)
 {
     if (core->modules == NULL)
         return;
+    hsmkey_modules_release_skipped(core, 1);
     if (core->module_path == NULL) {
         p11_kit_modules_release(core->modules);
     } else {
@@ -160,30 +161,6 @@ static void release_modules(struct hsmkey_core *core)
         OPENSSL_free(core->modules);
     }
     core->modules = NULL;
-}
-
-static int initialize_modules(struct hsmkey_core *core)
-{
-    CK_RV rv;
-
-    for (size_t i = 0; core->modules[i] != NULL; i++) {
-        hsmkey_err_set_mark(); /* SoftHSM2 probes engines when it starts */
-        rv = p11_kit_module_initialize(core->modules[i]);
-        hsmkey_err_pop_to_mark();
-        if (rv != CKR_OK) {
-            char *name = p11_kit_module_get_name(core->modules[i]);
-
-            hsmkey_raise(HSMKEY_R_MODULE, "PKCS#11 module %s: C_Initialize: "
-                         "%s", name ? name : hsmkey_core_module_name(core),
-                         hsmkey_ckr_name(rv));
-            free(name);
-            /* Finalize the ones already started so a retry starts clean. */
-            while (i-- > 0)
-                p11_kit_module_finalize(core->modules[i]);
-            return 0;
-        }
-    }
-    return 1;
 }
 
 static void finalize_modules(struct hsmkey_core *core)
@@ -205,7 +182,7 @@ static int start_locked(struct hsmkey_core *core, unsigned long gen)
     } else if ((core->modules = load_modules(core)) == NULL) {
         return 0;
     }
-    if (!initialize_modules(core))
+    if (!hsmkey_modules_start(core))
         return 0;
     pthread_once(&exit_once, install_exit_handler);
     if (!hsmkey_token_scan(core, 1))
@@ -239,7 +216,7 @@ int hsmkey_core_restart(struct hsmkey_core *core)
     if (core->modules != NULL && now - core->last_restart >= 250) {
         core->last_restart = now;
         finalize_modules(core);
-        ok = initialize_modules(core) && hsmkey_token_scan(core, 1);
+        ok = hsmkey_modules_start(core) && hsmkey_token_scan(core, 1);
     }
     pthread_mutex_unlock(&core->lock);
     pthread_rwlock_unlock(&core->ops_lock);
@@ -280,9 +257,11 @@ void hsmkey_core_free(struct hsmkey_core *core)
     } else if (core->modules != NULL && core->module_path != NULL) {
         OPENSSL_free(core->modules);
     }
+    hsmkey_modules_release_skipped(core, 0); /* if still there: exiting */
     pthread_mutex_destroy(&core->lock);
     pthread_rwlock_destroy(&core->ops_lock);
     OPENSSL_free(core->module_path);
     OPENSSL_free(core->pin_source);
+    OPENSSL_free(core->init_args);
     OPENSSL_free(core);
 }
