@@ -26,6 +26,7 @@
 
 /* Config keys of the openssl.cnf section (one table in config.c). */
 #define HKPROV_CFG_PKCS11_MODULE "pkcs11-module"
+#define HKPROV_CFG_PKCS11_MODULE_INIT_ARGS "pkcs11-module-init-args"
 #define HKPROV_CFG_PIN_SOURCE "pin-source"
 #define HKPROV_CFG_SESSION_COPIES "session-copies"
 
@@ -34,6 +35,7 @@ struct hkprov_ctx {
     OSSL_LIB_CTX *libctx; /* child of the application's library context */
     struct hsmkey_core *core;
     char *module_path;
+    char *init_args; /* C_Initialize pReserved of module_path's module */
     char *pin_source;
     int session_copies; /* sign with session-object copies: yes (1) / no */
 };
