@@ -202,6 +202,8 @@ static int templates(struct material *m, EVP_PKEY *key,
         prov_add_ulong(t, CKA_KEY_TYPE, kt);
         prov_add_bool(t, CKA_TOKEN, 1);
         prov_add_bool(t, CKA_PRIVATE, i);
+        if (i == 0)
+            prov_optional(t); /* a public key readable without a PIN */
         prov_add(t, CKA_LABEL, nk->label, strlen(nk->label));
         prov_add(t, CKA_ID, id, idlen);
     }
@@ -214,26 +216,37 @@ static int templates(struct material *m, EVP_PKEY *key,
                         : ed_material(m, key, pub, priv);
 }
 
+struct pair {
+    CK_OBJECT_HANDLE hpub, hpriv;
+};
+
+static CK_RV create_pair(struct prov_job *job, struct prov_tmpl *pub,
+                         struct prov_tmpl *priv, void *arg, const char **call)
+{
+    CK_FUNCTION_LIST *fn = job->tok->fn;
+    struct pair *p = arg;
+    CK_RV rv;
+
+    *call = "C_CreateObject(private key)";
+    rv = fn->C_CreateObject(job->s, priv->a, priv->n, &p->hpriv);
+    if (rv != CKR_OK)
+        return rv;
+    *call = "C_CreateObject(public key)";
+    rv = fn->C_CreateObject(job->s, pub->a, pub->n, &p->hpub);
+    if (rv != CKR_OK)
+        fn->C_DestroyObject(job->s, p->hpriv);
+    return rv;
+}
+
 static struct hsmkey_object *create(struct prov_job *job,
                                     struct prov_tmpl *pub,
                                     struct prov_tmpl *priv, size_t *replaced)
 {
-    CK_FUNCTION_LIST *fn = job->tok->fn;
-    CK_OBJECT_HANDLE hpub, hpriv;
-    CK_RV rv;
+    struct pair p = { 0, 0 };
 
-    rv = fn->C_CreateObject(job->s, priv->a, priv->n, &hpriv);
-    if (rv != CKR_OK) {
-        prov_raise(job, "C_CreateObject(private key)", rv);
+    if (!prov_create(job, create_pair, pub, priv, &p))
         return NULL;
-    }
-    rv = fn->C_CreateObject(job->s, pub->a, pub->n, &hpub);
-    if (rv != CKR_OK) {
-        prov_raise(job, "C_CreateObject(public key)", rv);
-        fn->C_DestroyObject(job->s, hpriv);
-        return NULL;
-    }
-    return prov_finish(job, hpriv, hpub, NULL, 0, replaced);
+    return prov_finish(job, p.hpriv, p.hpub, NULL, 0, replaced);
 }
 
 struct hsmkey_object *hsmkey_import(struct hsmkey_token *tok, EVP_PKEY *key,
