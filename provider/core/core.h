@@ -124,6 +124,8 @@ int hsmkey_modules_start(struct hsmkey_core *core);
 void hsmkey_modules_release_skipped(struct hsmkey_core *core, int release);
 
 /* token.c */
+/* NUL bytes in the token's padded strings read as blanks (tpm2-pkcs11). */
+void hsmkey_token_info_normalize(CK_TOKEN_INFO *info);
 /*
  * (Re)discover the tokens of the started modules; core->lock held.
  * reset_all: every token starts over (after a module re-initialization);
@@ -181,6 +183,12 @@ struct hsmkey_object *hsmkey_object_get_partner(struct hsmkey_object *obj);
 
 /* The object's public key cache: set (if not yet set) and get a reference. */
 EVP_PKEY *hsmkey_object_cached_pub(struct hsmkey_object *obj, EVP_PKEY *set);
+
+/* ecrecover.c: the uncompressed public point of an EC private key (curve:
+ * OpenSSL's short name) from two ECDSA signatures it makes; *outlen is the
+ * buffer size on entry. */
+int hsmkey_ec_recover_point(struct hsmkey_object *key, const char *curve,
+                            unsigned char *out, size_t *outlen);
 
 /* cache.c: URI search results, valid while core->changes is unchanged. */
 struct hsmkey_cache;

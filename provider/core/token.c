@@ -128,6 +128,26 @@ static int add_token(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
     return 1;
 }
 
+/*
+ * PKCS#11 pads the token's strings with blanks; tpm2-pkcs11 pads its model
+ * with NUL bytes.  Read as blanks, so URIs made from the info carry no
+ * %00 (which hsmkey refuses in URIs) and still match the token.
+ */
+static void blank_padded(CK_UTF8CHAR *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\0')
+            s[i] = ' ';
+}
+
+void hsmkey_token_info_normalize(CK_TOKEN_INFO *info)
+{
+    blank_padded(info->label, sizeof(info->label));
+    blank_padded(info->manufacturerID, sizeof(info->manufacturerID));
+    blank_padded(info->model, sizeof(info->model));
+    blank_padded(info->serialNumber, sizeof(info->serialNumber));
+}
+
 /* CKR_OK, or the CK_RV of the failing call (CKR_HOST_MEMORY: raised). */
 static CK_RV scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
                          int reset_all)
@@ -150,6 +170,7 @@ static CK_RV scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
         /* A token pulled between the two calls is simply not there. */
         if (fn->C_GetTokenInfo(slots[i], &info) != CKR_OK)
             continue;
+        hsmkey_token_info_normalize(&info);
         if (!add_token(core, fn, slots[i], &info, &minfo, reset_all))
             rv = CKR_HOST_MEMORY;
     }
