@@ -220,9 +220,16 @@ mx_check_import() {
         if [ -n "$MX_NO_IMPORT" ]; then
             hk import --token "$MX_LABEL" --label "mx-import-$kind" \
                 --key "$T/secret/import-$kind.pem" || true
-            [ "$HK_RC" -eq 3 ] && grep -q 'C_CreateObject' "$HK_ERR" ||
+            [ "$HK_RC" -eq 3 ] &&
+                grep -q 'C_CreateObject(private key): CKR_' "$HK_ERR" ||
                 die "import on a token without import: status $HK_RC:" \
                     "$(cat "$HK_ERR")"
+            # A template error comes with the attributes tried.
+            if grep -Eq 'CKR_(ATTRIBUTE_VALUE_INVALID|TEMPLATE_INCONSISTENT)' \
+                "$HK_ERR"; then
+                grep -q "refused the key template: private key CKA_CLASS=0x3" \
+                    "$HK_ERR" || die "import: no template in $(cat "$HK_ERR")"
+            fi
             mx_record "hsmkey import ($kind)" "N/A: $MX_NO_IMPORT"
             continue
         fi
