@@ -22,8 +22,8 @@
 #   MX_SETUP_MS   how long setting the token up took
 # and calls matrix_run PROV_FORK (tests/c/prov_fork).
 #
-# Every check prints "matrix | <column> | <check> | PASS" or "| N/A:
-# <reason>"; a failure ends the test.  With HSMKEY_MATRIX_DIR set, the
+# Every check prints "matrix | <column> | <check> | PASS | <ms>" or
+# "| N/A: <reason> | <ms>"; a failure ends the test.  With HSMKEY_MATRIX_DIR set, the
 # lines are also appended to HSMKEY_MATRIX_DIR/matrix.txt.
 
 HSMKEY=$HSMKEY_BUILD/tool/hsmkey
@@ -38,10 +38,15 @@ MX_RESULTS=$T/matrix.txt
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# mx_record CHECK RESULT: one row of the matrix.
+# mx_record CHECK RESULT: one row of the matrix, with the time since the
+# row before.
+MX_LAST=$(now_ms)
 mx_record() {
-    local line
-    line=$(printf 'matrix | %s | %s | %s' "$MX_COLUMN" "$1" "$2")
+    local line now
+    now=$(now_ms)
+    line=$(printf 'matrix | %s | %s | %s | %d ms' "$MX_COLUMN" "$1" "$2" \
+        $((now - MX_LAST)))
+    MX_LAST=$now
     printf '%s\n' "$line" | tee -a "$MX_RESULTS"
     if [ -n "${HSMKEY_MATRIX_DIR:-}" ]; then
         printf '%s\n' "$line" >>"$HSMKEY_MATRIX_DIR/matrix.txt"
@@ -57,7 +62,10 @@ hk() {
     HK_ERR=$T/out/hk.$_HK_N.err
     [ -z "$MX_INIT_ARGS" ] || args+=(--module-init-args "$MX_INIT_ARGS")
     HK_RC=0
-    "$HSMKEY" "${args[@]}" "$@" >"$HK_OUT" 2>"$HK_ERR" </dev/null || HK_RC=$?
+    # preloaded: under the asan setup, modules p11-kit unloads stay mapped
+    # so that leak reports can name them (tests/lsan.supp).
+    preloaded "$HSMKEY" "${args[@]}" "$@" >"$HK_OUT" 2>"$HK_ERR" </dev/null ||
+        HK_RC=$?
     _status_check "$HK_RC" "$HK_ERR" "hsmkey $*" || true
     return "$HK_RC"
 }
@@ -367,6 +375,7 @@ matrix_run() {
     hk_ok config --out "$T/hsmkey.cnf"
     export OPENSSL_CONF=$T/hsmkey.cnf
     t0=$(now_ms)
+    MX_LAST=$t0
     for check in tokens keys foreign keygen import pubout sign tls devcert; do
         "mx_check_$check"
     done

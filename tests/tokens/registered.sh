@@ -79,14 +79,14 @@ KEY=$(uri ec-key)
 
 say "1. a broken module not marked critical is skipped"
 tpm2_module no
-run tokens "$HSMKEY" tokens
+run tokens preloaded "$HSMKEY" tokens
 expect_rc tokens 0
 assert_file_match "^[0-9]+ +$TOKEN_LABEL " "$T/out/tokens.out" "the SoftHSM2 token"
 [ "$(grep -cE "$SKIP_RE" "$T/out/tokens.err")" -eq 1 ] ||
     die "tokens: not exactly one skip warning: $(cat "$T/out/tokens.err")"
 [ "$(count 'hsmkey: ' "$T/out/tokens.err")" -eq 1 ] ||
     die "tokens: other messages: $(cat "$T/out/tokens.err")"
-run keys "$HSMKEY" --pin-source "file:$TOKEN_PIN_FILE" keys --token "$TOKEN_LABEL"
+run keys preloaded "$HSMKEY" --pin-source "file:$TOKEN_PIN_FILE" keys --token "$TOKEN_LABEL"
 expect_rc keys 0
 assert_file_match '^ec-key +private ' "$T/out/keys.out"
 [ "$(grep -cE "$SKIP_RE" "$T/out/keys.err")" -eq 1 ] ||
@@ -109,7 +109,7 @@ say "ok: skipped once, and named when no token matches"
 
 say "2. the same module marked critical stops everything"
 tpm2_module yes
-run crit "$HSMKEY" tokens
+run crit preloaded "$HSMKEY" tokens
 expect_rc crit 3
 assert_file_match '^hsmkey: PKCS#11 module tpm2_pkcs11: C_Initialize: CKR_[A-Z_]+ \(marked critical in p11-kit.s configuration\)' \
     "$T/out/crit.err"
@@ -121,14 +121,14 @@ say "ok: a critical module that fails is an error"
 
 say "3. a module named by path must start"
 tpm2_module no
-run bypath "$HSMKEY" --module "$TPM2_MODULE" tokens
+run bypath preloaded "$HSMKEY" --module "$TPM2_MODULE" tokens
 expect_rc bypath 3
 assert_file_match "^hsmkey: PKCS#11 module $TPM2_MODULE: C_Initialize: CKR_" \
     "$T/out/bypath.err"
 assert_file_nomatch 'skipped' "$T/out/bypath.err"
 
 say "4. init args: by path only; registered modules use x-init-reserved"
-run initargs "$HSMKEY" --module-init-args "configdir='sql:/nowhere'" tokens
+run initargs preloaded "$HSMKEY" --module-init-args "configdir='sql:/nowhere'" tokens
 expect_rc initargs 3
 assert_file_match 'pkcs11-module-init-args is set but pkcs11-module is not' \
     "$T/out/initargs.err"
@@ -140,7 +140,7 @@ cat >"$MODS/nss-softoken.module" <<EOF
 module: $NSS_MODULE
 x-init-reserved: configdir='sql:$T/nssdb' certPrefix='' keyPrefix='' secmod='secmod.db' flags=
 EOF
-run nss "$HSMKEY" tokens
+run nss preloaded "$HSMKEY" tokens
 expect_rc nss 0
 assert_file_match ' NSS Certificate DB ' "$T/out/nss.out"
 assert_file_match "^[0-9]+ +$TOKEN_LABEL " "$T/out/nss.out"

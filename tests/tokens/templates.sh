@@ -23,8 +23,14 @@ SHIM=${1:?usage: templates.sh SHIM}
 [ -s "$SHIM" ] || die "shim $SHIM not built"
 export HSMKEY_SHIM_MODULE=$TOKEN_MODULE
 unset HSMKEY_SHIM_CONTROL HSMKEY_SHIM_COUNTS HSMKEY_SHIM_STRICT
-# hsmkey through the shim (cli_lib.sh's hk names --module $TOKEN_MODULE).
+# hsmkey through the shim (cli_lib.sh's hk names --module $TOKEN_MODULE);
+# pkcs11-tool, the independent check, on SoftHSM2 itself.
+SOFTHSM=$TOKEN_MODULE
 TOKEN_MODULE=$SHIM
+p11() {
+    OPENSSL_CONF=$SW_CNF pkcs11-tool --module "$SOFTHSM" \
+        --token-label "$TOKEN_LABEL" "$@"
+}
 INCONSISTENT=0xd1 # CKR_TEMPLATE_INCONSISTENT
 # The shim counts the calls each hsmkey run makes.
 export HSMKEY_SHIM_COUNTS=$T/out/counts.%p
