@@ -62,6 +62,7 @@ export TPM2TOOLS_TCTI=tabrmd:bus_type=session
 export TPM2_PKCS11_TCTI=tabrmd:bus_type=session
 export TPM2_PKCS11_STORE=$TOKEN_DIR/store
 export TPM2_PKCS11_LOG_LEVEL=0 # errors only, on stderr
+export PYTHONDONTWRITEBYTECODE=1 # tpm2_ptool: no caches outside the temp dir
 
 tpm_up() {
     local try port n
