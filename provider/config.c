@@ -7,6 +7,9 @@
  *
  *   pkcs11-module   PKCS#11 module path (HSMKEY_PKCS11_MODULE); neither:
  *                   every module registered with p11-kit.
+ *   pkcs11-module-init-args
+ *                   C_Initialize's pReserved for that module (NSS softoken:
+ *                   configdir='sql:DIR'; HSMKEY_PKCS11_MODULE_INIT_ARGS).
  *   pin-source      file:PATH or env:NAME; HSMKEY_PIN_SOURCE comes first,
  *                   and a URI's own pin-value/pin-source before both (the
  *                   core resolves the order at login).
@@ -48,6 +51,12 @@ static int set_module(struct hkprov_ctx *ctx, const char *key,
                       const char *value)
 {
     return set_string(ctx, &ctx->module_path, key, value);
+}
+
+static int set_init_args(struct hkprov_ctx *ctx, const char *key,
+                         const char *value)
+{
+    return set_string(ctx, &ctx->init_args, key, value);
 }
 
 static int set_pin_source(struct hkprov_ctx *ctx, const char *key,
@@ -122,6 +131,8 @@ static const struct config_key {
     int (*set)(struct hkprov_ctx *ctx, const char *key, const char *value);
 } config_keys[] = {
     { HKPROV_CFG_PKCS11_MODULE, "HSMKEY_PKCS11_MODULE", set_module },
+    { HKPROV_CFG_PKCS11_MODULE_INIT_ARGS, "HSMKEY_PKCS11_MODULE_INIT_ARGS",
+      set_init_args },
     /* HSMKEY_PIN_SOURCE is the core's to weigh against a URI's source. */
     { HKPROV_CFG_PIN_SOURCE, NULL, set_pin_source },
     { HKPROV_CFG_SESSION_COPIES, NULL, set_copies },
@@ -167,5 +178,6 @@ int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
 void hkprov_config_free(struct hkprov_ctx *ctx)
 {
     OPENSSL_free(ctx->module_path);
+    OPENSSL_free(ctx->init_args);
     OPENSSL_free(ctx->pin_source);
 }

@@ -31,6 +31,7 @@
 
 /* Config keys of the openssl.cnf section (one table in config.c). */
 #define HKPROV_CFG_PKCS11_MODULE "pkcs11-module"
+#define HKPROV_CFG_PKCS11_MODULE_INIT_ARGS "pkcs11-module-init-args"
 #define HKPROV_CFG_PIN_SOURCE "pin-source"
 #define HKPROV_CFG_SESSION_COPIES "session-copies"
 #define HKPROV_CFG_MAX_SESSIONS "max-sessions"
@@ -41,6 +42,7 @@ struct hkprov_ctx {
     OSSL_LIB_CTX *libctx; /* child of the application's library context */
     struct hsmkey_core *core;
     char *module_path;
+    char *init_args; /* C_Initialize pReserved of module_path's module */
     char *pin_source;
     enum hsmkey_copies session_copies;
     unsigned long max_sessions; /* 0: the token's own limit */

@@ -240,7 +240,8 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     if (ctx->libctx == NULL)
         goto err;
     ctx->core = hsmkey_core_new(ctx->module_path, ctx->pin_source);
-    if (ctx->core == NULL)
+    if (ctx->core == NULL
+        || !hsmkey_core_set_init_args(ctx->core, ctx->init_args))
         goto err;
     hsmkey_core_set_session_copies(ctx->core, ctx->session_copies);
     if (ctx->max_sessions != 0 || ctx->session_wait_ms >= 0)

@@ -13,6 +13,11 @@ packages=(
     softhsm2 opensc
     nginx-light curl python3 nodejs
     iproute2 valgrind clang libclang-rt-dev p11-kit-modules
+    # the token matrix (tests/tokens/): a TPM 2.0 (swtpm, tpm2-abrmd on a
+    # private D-Bus bus, tpm2-pkcs11 and its tpm2_ptool), openCryptoki,
+    # NSS softoken (certutil)
+    swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus
+    libtpm2-pkcs11-1 libtpm2-pkcs11-tools opencryptoki libnss3-tools
 )
 
 if [ -n "${HSMKEY_SKIP_APT:-}" ]; then

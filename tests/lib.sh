@@ -13,6 +13,9 @@
 #   free_port, wait_port PORT, wait_output FILE RE
 #   start_bg NAME CMD..., wait_bg NAME, stop_bg NAME   (background, by pid)
 #   make_ca NAME, make_cert CA NAME KEY_URI CN         (dev CA + node certs)
+# A script that brings its own token (tests/tokens/) sets TEST_TOKEN=none
+# before sourcing: no SoftHSM2 token is made, and the script sets TOKEN_PIN
+# (the PIN no output may contain), TOKEN_DIR and OPENSSL_CONF itself.
 # Environment (set by tests/meson.build): HSMKEY_BUILD, HSMKEY_SRC; under the
 # `asan` test setup HSMKEY_TEST_PRELOAD (libasan etc. for the uninstrumented
 # openssl CLI), ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS.
@@ -135,11 +138,13 @@ make_token() {
         die "softhsm-conf/mktoken.sh $* failed"
 }
 
-make_token "$T/token" "${TEST_TOKEN_LABEL:-hsmkey-test}"
-# shellcheck source=/dev/null
-. "$T/token/token.vars"
-export SOFTHSM2_CONF
-export OPENSSL_CONF=$TOKEN_OPENSSL_CNF
+if [ "${TEST_TOKEN:-softhsm}" != none ]; then
+    make_token "$T/token" "${TEST_TOKEN_LABEL:-hsmkey-test}"
+    # shellcheck source=/dev/null
+    . "$T/token/token.vars"
+    export SOFTHSM2_CONF
+    export OPENSSL_CONF=$TOKEN_OPENSSL_CNF
+fi
 mkdir -m 0700 "$T/secret" "$T/out"
 
 # Default provider only: what a peer without the token would use.

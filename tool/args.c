@@ -120,6 +120,9 @@ static int global_one(struct tool_ctx *ctx, int argc, char **argv, int *i,
     } else if (opt_match(arg, "module", &inl)) {
         return opt_value(NULL, argc, argv, i, "module", inl,
                          &ctx->module) ? 1 : -1;
+    } else if (opt_match(arg, "module-init-args", &inl)) {
+        return opt_value(NULL, argc, argv, i, "module-init-args", inl,
+                         &ctx->init_args) ? 1 : -1;
     } else if (opt_match(arg, "pin-source", &inl)) {
         return opt_value(NULL, argc, argv, i, "pin-source", inl,
                          &ctx->pin_source) ? 1 : -1;

@@ -13,7 +13,8 @@
 #include "commands.h"
 
 const char cmd_config_help[] =
-    "usage: hsmkey config [--module PATH] [--pin-source SRC] [--out FILE]\n"
+    "usage: hsmkey config [--module PATH] [--module-init-args ARGS]\n"
+    "                     [--pin-source SRC] [--out FILE]\n"
     "\n"
     "Print a ready openssl.cnf that loads the default provider and hsmkey.\n"
     "Point OPENSSL_CONF at it (or include it) and every OpenSSL 3 program\n"
@@ -30,6 +31,13 @@ const char cmd_config_help[] =
     "                 module registered with p11-kit (p11-kit-proxy).\n"
     "                 The environment variable HSMKEY_PKCS11_MODULE\n"
     "                 overrides it.\n"
+    "  pkcs11-module-init-args\n"
+    "                 the string that module gets as C_Initialize's\n"
+    "                 pReserved (from --module-init-args); only for a\n"
+    "                 module that needs one, such as NSS softoken.\n"
+    "                 HSMKEY_PKCS11_MODULE_INIT_ARGS overrides it.\n"
+    "                 Registered p11-kit modules take theirs from\n"
+    "                 x-init-reserved in their p11-kit module file.\n"
     "  pin-source     file:PATH (the file's first line) or env:VAR (from\n"
     "                 --pin-source); used when HSMKEY_PIN_SOURCE is unset.\n"
     "                 A URI's own pin-source or pin-value wins.\n"
@@ -49,6 +57,10 @@ const char cmd_config_help[] =
     "         --pin-source file:/etc/hsmkey/node.pin config --out hsmkey.cnf\n"
     "  OPENSSL_CONF=hsmkey.cnf openssl pkey -in \\\n"
     "         'pkcs11:token=node1;object=node-key;type=private' -pubout\n"
+    "  NSS softoken (a database made with certutil -N -d sql:/etc/nssdb):\n"
+    "  hsmkey --module /usr/lib/x86_64-linux-gnu/libsoftokn3.so \\\n"
+    "         --module-init-args \"configdir='sql:/etc/nssdb' certPrefix=''\n"
+    "         keyPrefix='' secmod='secmod.db' flags=\" config\n"
     "\n" TOOL_GLOBAL_HELP;
 
 /* A path in the file must not depend on the directory it is read from;
@@ -120,8 +132,12 @@ static char *conf_value(const char *what, const char *v)
     return out;
 }
 
-static void write_cnf(FILE *out, const char *so, const char *module,
-                      const char *pin)
+/* What goes into the [hsmkey_sect] section, escaped for the file. */
+struct cnf_values {
+    const char *so, *module, *init_args, *pin;
+};
+
+static void write_cnf(FILE *out, const struct cnf_values *v)
 {
     fprintf(out,
             "# openssl.cnf for the hsmkey provider (hsmkey config)\n"
@@ -132,30 +148,34 @@ static void write_cnf(FILE *out, const char *so, const char *module,
             "[provider_sect]\ndefault = default_sect\n"
             "hsmkey  = hsmkey_sect\n\n"
             "[default_sect]\nactivate = 1\n\n"
-            "[hsmkey_sect]\nmodule        = %s\n", so);
-    if (module != NULL)
-        fprintf(out, "pkcs11-module = %s\n", module);
+            "[hsmkey_sect]\nmodule        = %s\n", v->so);
+    if (v->module != NULL)
+        fprintf(out, "pkcs11-module = %s\n", v->module);
     else
         fputs("# pkcs11-module: every module registered with p11-kit\n",
               out);
-    if (pin != NULL)
-        fprintf(out, "pin-source    = %s\n", pin);
+    if (v->init_args != NULL)
+        fprintf(out, "pkcs11-module-init-args = %s\n", v->init_args);
+    if (v->pin != NULL)
+        fprintf(out, "pin-source    = %s\n", v->pin);
     else
         fputs("# pin-source  = file:/etc/hsmkey/node.pin   (or env:VAR)\n",
               out);
     fputs("activate = 1\n", out);
 }
 
-static int print_json(const char *module, const char *pin, const char *path,
+static int print_json(const struct cnf_values *plain, const char *path,
                       const char *text)
 {
     static const struct tool_column cols[] = {
         { "MODULE", TOOL_COL_STR }, { "PKCS11-MODULE", TOOL_COL_STR },
+        { "PKCS11-MODULE-INIT-ARGS", TOOL_COL_STR },
         { "PIN-SOURCE", TOOL_COL_STR }, { "FILE", TOOL_COL_STR },
         { "CONFIG", TOOL_COL_STR },
     };
-    const char *row[] = { tool_provider_path(), module, pin, path, text };
-    struct tool_table *t = tool_table_new(cols, 5);
+    const char *row[] = { plain->so, plain->module, plain->init_args,
+                          plain->pin, path, text };
+    struct tool_table *t = tool_table_new(cols, 6);
     int ok = t != NULL && tool_table_add(t, row)
              && tool_table_print_record(t, stdout, 1);
 
@@ -164,7 +184,7 @@ static int print_json(const char *module, const char *pin, const char *path,
 }
 
 /* The file's text, in memory: printed, written, or carried in JSON. */
-static char *render(const char *so, const char *module, const char *pin)
+static char *render(const struct cnf_values *v)
 {
     char *text = NULL;
     size_t len = 0;
@@ -174,12 +194,35 @@ static char *render(const char *so, const char *module, const char *pin)
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return NULL;
     }
-    write_cnf(mem, so, module, pin);
+    write_cnf(mem, v);
     if (fclose(mem) != 0) {
         free(text);
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return NULL;
     }
+    return text;
+}
+
+/* The values escaped for openssl.cnf, rendered; NULL after raising. */
+static char *render_escaped(const struct cnf_values *plain)
+{
+    static const char *const what[4] = { "path of hsmkey.so",
+                                         "PKCS#11 module path",
+                                         "module init args", "pin source" };
+    const char *in[4] = { plain->so, plain->module, plain->init_args,
+                          plain->pin };
+    char *out[4] = { NULL, NULL, NULL, NULL }, *text = NULL;
+    int ok = 1;
+
+    for (int i = 0; i < 4 && ok; i++)
+        ok = in[i] == NULL || (out[i] = conf_value(what[i], in[i])) != NULL;
+    if (ok) {
+        struct cnf_values esc = { out[0], out[1], out[2], out[3] };
+
+        text = render(&esc);
+    }
+    for (int i = 0; i < 4; i++)
+        free(out[i]);
     return text;
 }
 
@@ -197,34 +240,29 @@ static int write_file(const char *path, const char *text)
 
 int cmd_config(struct tool_ctx *ctx, int argc, char **argv)
 {
-    const char *outpath = NULL, *m = NULL, *p = NULL;
+    const char *outpath = NULL;
     const struct tool_opt opts[] = { { "out", &outpath, NULL }, { NULL } };
-    char module[PATH_MAX], pin[PATH_MAX + 8], *text, *eso, *em, *ep;
+    char module[PATH_MAX], pin[PATH_MAX + 8], *text;
+    struct cnf_values plain = { tool_provider_path(), NULL, ctx->init_args,
+                                NULL };
     int ok;
 
     if (!tool_opts_parse(ctx->cmd, argc, argv, opts))
         return TOOL_EXIT_RAISED;
     if (ctx->module != NULL) {
         absolute(ctx->module, module, sizeof(module));
-        m = module;
+        plain.module = module;
     }
     if (ctx->pin_source != NULL) {
         pin_source_abs(ctx->pin_source, pin, sizeof(pin));
-        p = pin;
+        plain.pin = pin;
     }
-    /* What goes into the file, escaped; JSON reports the plain values. */
-    eso = conf_value("path of hsmkey.so", tool_provider_path());
-    em = m ? conf_value("PKCS#11 module path", m) : NULL;
-    ep = p ? conf_value("pin source", p) : NULL;
-    text = eso && (!m || em) && (!p || ep) ? render(eso, em, ep) : NULL;
-    free(eso);
-    free(em);
-    free(ep);
-    if (text == NULL)
+    /* The file gets the values escaped; JSON reports them plain. */
+    if ((text = render_escaped(&plain)) == NULL)
         return TOOL_EXIT_RAISED;
     ok = outpath == NULL || write_file(outpath, text);
     if (ok && ctx->json)
-        ok = print_json(m, p, outpath, text);
+        ok = print_json(&plain, outpath, text);
     else if (ok && outpath == NULL)
         fputs(text, stdout);
     free(text);

@@ -39,8 +39,9 @@ static const struct tool_cmd commands[] = {
 
 static void usage(FILE *out)
 {
-    fputs("usage: hsmkey [--module PATH] [--pin-source file:PATH|env:VAR] "
-          "[--json] COMMAND [OPTIONS]\n\ncommands:\n", out);
+    fputs("usage: hsmkey [--module PATH] [--module-init-args ARGS]\n"
+          "              [--pin-source file:PATH|env:VAR] [--json] COMMAND "
+          "[OPTIONS]\n\ncommands:\n", out);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fputs("\n" TOOL_GLOBAL_HELP "\n"
@@ -61,11 +62,15 @@ static void from_env(struct tool_ctx *ctx)
 {
     const char *v;
 
-    if (ctx->module == NULL && (v = getenv("HSMKEY_PKCS11_MODULE")) != NULL
-        && *v != '\0')
+    if (ctx->module == NULL
+        && (v = secure_getenv("HSMKEY_PKCS11_MODULE")) != NULL && *v != '\0')
         ctx->module = v;
-    if (ctx->pin_source == NULL && (v = getenv("HSMKEY_PIN_SOURCE")) != NULL
+    if (ctx->init_args == NULL
+        && (v = secure_getenv("HSMKEY_PKCS11_MODULE_INIT_ARGS")) != NULL
         && *v != '\0')
+        ctx->init_args = v;
+    if (ctx->pin_source == NULL
+        && (v = secure_getenv("HSMKEY_PIN_SOURCE")) != NULL && *v != '\0')
         ctx->pin_source = v;
     ctx->interactive = isatty(STDIN_FILENO);
 }

@@ -28,6 +28,25 @@ static void type_name(const struct hsmkey_object *obj, char *out, size_t len)
         snprintf(out, len, "%s", type);
 }
 
+/*
+ * What the key may do, as the token set it: a token may refuse the
+ * optional extras (decrypt for RSA, derive for EC) of the template.
+ */
+static const char *usage_note(const struct hsmkey_object *obj)
+{
+    CK_KEY_TYPE kt = hsmkey_object_key_type(obj);
+
+    if (!hsmkey_object_flag(obj, CKA_SIGN, 1))
+        return "; the token did not allow it to sign (CKA_SIGN false)";
+    if (kt == CKK_RSA && !hsmkey_object_flag(obj, CKA_DECRYPT, 1))
+        return "; it signs, but the token did not allow decryption "
+               "(CKA_DECRYPT false: no TLS 1.2 RSA key exchange)";
+    if (kt == CKK_EC && !hsmkey_object_flag(obj, CKA_DERIVE, 1))
+        return "; it signs, but the token did not allow derivation "
+               "(CKA_DERIVE false: no ECDH with it)";
+    return "";
+}
+
 static int print(struct tool_ctx *ctx, const struct hsmkey_object *obj,
                  const char *const *row, const char *verb, size_t replaced)
 {
@@ -36,8 +55,9 @@ static int print(struct tool_ctx *ctx, const struct hsmkey_object *obj,
 
     /* The account goes to stderr in both forms: stdout is for scripts. */
     fprintf(stderr, "%s %s key pair '%s' (id %s) on token '%s'; the private "
-            "key is sensitive and not extractable%s\n", verb, row[2], row[0],
-            row[1], hsmkey_token_label(hsmkey_object_token(obj)),
+            "key is sensitive and not extractable%s%s\n", verb, row[2],
+            row[0], row[1], hsmkey_token_label(hsmkey_object_token(obj)),
+            usage_note(obj),
             replaced ? "; the keys it replaces are destroyed" : "");
     if (row[4] != NULL)
         fprintf(stderr, "key reference written to %s\n", row[4]);

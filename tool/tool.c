@@ -40,11 +40,21 @@ const char *tool_provider_path(void)
     return path;
 }
 
+/* A registered module left out: said once, the command goes on. */
+static void tool_notice(const char *msg, void *arg)
+{
+    (void)arg;
+    fprintf(stderr, "hsmkey: warning: %s\n", msg);
+}
+
 /* The provider reads its settings from these on init (provider/config.c). */
 static int export_settings(const struct tool_ctx *ctx)
 {
     if (ctx->module != NULL
         && setenv("HSMKEY_PKCS11_MODULE", ctx->module, 1) != 0)
+        goto err;
+    if (ctx->init_args != NULL
+        && setenv("HSMKEY_PKCS11_MODULE_INIT_ARGS", ctx->init_args, 1) != 0)
         goto err;
     if (ctx->pin_source != NULL
         && setenv("HSMKEY_PIN_SOURCE", ctx->pin_source, 1) != 0)
@@ -89,8 +99,10 @@ int tool_setup(struct tool_ctx *ctx, int needs)
         return 0;
     if (needs & TOOL_NEEDS_CORE) {
         ctx->core = hsmkey_core_new(ctx->module, ctx->pin_source);
-        if (ctx->core == NULL)
+        if (ctx->core == NULL
+            || !hsmkey_core_set_init_args(ctx->core, ctx->init_args))
             return 0;
+        hsmkey_core_set_notice(ctx->core, tool_notice, NULL);
         if (ctx->interactive)
             hsmkey_core_set_pin_prompt(ctx->core, tool_pin_prompt, ctx);
     }

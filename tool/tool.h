@@ -42,6 +42,8 @@ struct tool_ctx {
     const char *cmd;        /* the command's name, for messages */
     const char *module;     /* --module, else HSMKEY_PKCS11_MODULE; NULL:
                                every module registered with p11-kit */
+    const char *init_args;  /* --module-init-args, else
+                               HSMKEY_PKCS11_MODULE_INIT_ARGS; NULL */
     const char *pin_source; /* --pin-source, else HSMKEY_PIN_SOURCE; NULL */
     int json;               /* --json: machine-readable output on stdout */
     int interactive;        /* stdin is a terminal: a PIN may be asked */
@@ -55,6 +57,10 @@ struct tool_ctx {
     "Global options (before or after the command):\n"                         \
     "  --module PATH       PKCS#11 module (else HSMKEY_PKCS11_MODULE, else\n"  \
     "                      every module registered with p11-kit)\n"            \
+    "  --module-init-args ARGS  C_Initialize arguments of that module (else\n"\
+    "                      HSMKEY_PKCS11_MODULE_INIT_ARGS); NSS softoken:\n"  \
+    "                      \"configdir='sql:DIR' certPrefix='' keyPrefix=''\n"  \
+    "                      secmod='secmod.db' flags=\"\n"                        \
     "  --pin-source SRC    file:PATH or env:VAR (else HSMKEY_PIN_SOURCE, else\n"\
     "                      asked without echo when stdin is a terminal)\n"     \
     "  --json              machine-readable output on stdout\n"                \

@@ -14,4 +14,8 @@ const char *hsmkey_ckr_name(CK_RV rv);
 /* "CKM_RSA_PKCS_PSS" and so on; NULL when the mechanism is not in the table. */
 const char *hsmkey_ckm_name(CK_MECHANISM_TYPE mech);
 
+/* "CKA_SIGN" and so on for the attributes hsmkey puts in templates; NULL
+ * for any other. */
+const char *hsmkey_cka_name(CK_ATTRIBUTE_TYPE type);
+
 #endif

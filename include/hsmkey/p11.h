@@ -50,6 +50,23 @@ struct hsmkey_core *hsmkey_core_new(const char *module_path,
                                     const char *pin_source);
 void hsmkey_core_set_pin_prompt(struct hsmkey_core *core,
                                 hsmkey_pin_prompt_fn *fn, void *arg);
+/*
+ * C_Initialize's pReserved for the module named by path (NSS softoken:
+ * "configdir='sql:DIR' ..."); NULL or "" for none.  With no module path
+ * (p11-kit's registered modules) a string set here is an error at start:
+ * those take theirs from p11-kit's x-init-reserved.
+ */
+int hsmkey_core_set_init_args(struct hsmkey_core *core, const char *args);
+/*
+ * Told, once per module, that a module registered with p11-kit failed to
+ * start and was left out (it is not marked critical); msg names the module
+ * and the CKR_* value.  Called with the core's lock held: print, no more.
+ */
+typedef void hsmkey_notice_fn(const char *msg, void *arg);
+void hsmkey_core_set_notice(struct hsmkey_core *core, hsmkey_notice_fn *fn,
+                            void *arg);
+/* Raise one error per skipped module (after "no token matches"). */
+void hsmkey_core_raise_skipped(struct hsmkey_core *core);
 /* Finalizes the module unless the process is exiting; NULL is fine. */
 void hsmkey_core_free(struct hsmkey_core *core);
 

@@ -5,9 +5,12 @@
  * including slots without an initialized token, and a key object's type
  * and size for listings.
  *
- * Private keys are always created CKA_TOKEN, CKA_PRIVATE and CKA_SENSITIVE
- * true, CKA_EXTRACTABLE false, with a public key object beside them (same
- * CKA_ID and CKA_LABEL).  CKA_ID is the given one or the SHA-1 of the public
+ * Private keys are always created CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE and
+ * CKA_SIGN true, CKA_EXTRACTABLE false, with a public key object beside them
+ * (same CKA_ID and CKA_LABEL); CKA_DECRYPT (RSA) or CKA_DERIVE (EC) true
+ * where the token allows it.  Nothing else is stated: the token sets the
+ * rest.  A template the token refuses is raised with the attributes tried
+ * (HSMKEY_R_UNSUPPORTED).  CKA_ID is the given one or the SHA-1 of the public
  * key (the certificate's Subject Key Identifier, so a certificate written to
  * the token later pairs with its key by id).
  *

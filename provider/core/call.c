@@ -79,6 +79,18 @@ void hsmkey_gate_reopen_in_child(struct hsmkey_gate *g)
     hsmkey_gate_init(g);
 }
 
+/* The gate shared without a fence: for reading what lifecycle work
+ * writes (the token list, the module set), calling no module. */
+void hsmkey_gate_share(struct hsmkey_gate *g)
+{
+    pthread_rwlock_rdlock(&g->lock);
+}
+
+void hsmkey_gate_unshare(struct hsmkey_gate *g)
+{
+    pthread_rwlock_unlock(&g->lock);
+}
+
 void hsmkey_fence_begin(struct hsmkey_fence *f)
 {
     f->saved_errno = errno;

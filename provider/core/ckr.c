@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ckr.c - the one table of CKR_* names (PKCS#11 v2.40, plus the v3.0 values
- * when the pkcs11.h in use defines them) and a table of the mechanisms hsmkey
- * talks about in messages.  Every error that crosses the PKCS#11 boundary
+ * when the pkcs11.h in use defines them) and tables of the mechanisms and
+ * attributes hsmkey talks about in messages.  Every error that crosses the PKCS#11 boundary
  * names its return value through here, so users can search for it.
  */
 #include <stddef.h>
@@ -19,8 +19,45 @@ struct ckm_entry {
     const char *name;
 };
 
+struct cka_entry {
+    CK_ATTRIBUTE_TYPE type;
+    const char *name;
+};
+
 #define CKR_ENTRY(x) { x, #x }
 #define CKM_ENTRY(x) { x, #x }
+#define CKA_ENTRY(x) { x, #x }
+
+/* What key templates (provision.c, keygen.c, import.c) may hold. */
+static const struct cka_entry cka_names[] = {
+    CKA_ENTRY(CKA_CLASS),
+    CKA_ENTRY(CKA_TOKEN),
+    CKA_ENTRY(CKA_PRIVATE),
+    CKA_ENTRY(CKA_LABEL),
+    CKA_ENTRY(CKA_VALUE),
+    CKA_ENTRY(CKA_KEY_TYPE),
+    CKA_ENTRY(CKA_ID),
+    CKA_ENTRY(CKA_SENSITIVE),
+    CKA_ENTRY(CKA_ENCRYPT),
+    CKA_ENTRY(CKA_DECRYPT),
+    CKA_ENTRY(CKA_WRAP),
+    CKA_ENTRY(CKA_UNWRAP),
+    CKA_ENTRY(CKA_SIGN),
+    CKA_ENTRY(CKA_VERIFY),
+    CKA_ENTRY(CKA_DERIVE),
+    CKA_ENTRY(CKA_MODULUS),
+    CKA_ENTRY(CKA_MODULUS_BITS),
+    CKA_ENTRY(CKA_PUBLIC_EXPONENT),
+    CKA_ENTRY(CKA_PRIVATE_EXPONENT),
+    CKA_ENTRY(CKA_PRIME_1),
+    CKA_ENTRY(CKA_PRIME_2),
+    CKA_ENTRY(CKA_EXPONENT_1),
+    CKA_ENTRY(CKA_EXPONENT_2),
+    CKA_ENTRY(CKA_COEFFICIENT),
+    CKA_ENTRY(CKA_EXTRACTABLE),
+    CKA_ENTRY(CKA_EC_PARAMS),
+    CKA_ENTRY(CKA_EC_POINT),
+};
 
 static const struct ckr_entry ckr_names[] = {
     CKR_ENTRY(CKR_OK),
@@ -200,6 +237,14 @@ const char *hsmkey_ckr_name(CK_RV rv)
     if (rv >= CKR_VENDOR_DEFINED)
         return "CKR_VENDOR_DEFINED";
     return "CKR_UNKNOWN";
+}
+
+const char *hsmkey_cka_name(CK_ATTRIBUTE_TYPE type)
+{
+    for (size_t i = 0; i < N_ELEMS(cka_names); i++)
+        if (cka_names[i].type == type)
+            return cka_names[i].name;
+    return NULL;
 }
 
 const char *hsmkey_ckm_name(CK_MECHANISM_TYPE mech)

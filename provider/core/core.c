@@ -162,6 +162,26 @@ err:
     return NULL;
 }
 
+int hsmkey_core_set_init_args(struct hsmkey_core *core, const char *args)
+{
+    OPENSSL_free(core->set.init_args);
+    core->set.init_args = NULL;
+    if (args == NULL || *args == '\0')
+        return 1;
+    if ((core->set.init_args = OPENSSL_strdup(args)) == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return 0;
+    }
+    return 1;
+}
+
+void hsmkey_core_set_notice(struct hsmkey_core *core, hsmkey_notice_fn *fn,
+                            void *arg)
+{
+    core->set.notice = fn;
+    core->set.notice_arg = arg;
+}
+
 void hsmkey_core_set_pin_prompt(struct hsmkey_core *core,
                                 hsmkey_pin_prompt_fn *fn, void *arg)
 {
@@ -259,6 +279,7 @@ static CK_RV scan_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn)
         /* A token pulled between the two calls is simply not there. */
         if (fn->C_GetTokenInfo(slots[i], &info) != CKR_OK)
             continue;
+        hsmkey_token_info_normalize(&info);
         if (!seen(core, fn, slots[i], &info, &minfo))
             rv = CKR_HOST_MEMORY;
     }
@@ -315,7 +336,7 @@ static int start(struct hsmkey_core *core, unsigned long gen)
     int forked = atomic_load(&core->ready_gen) != 0;
 
     if (core->mods == NULL) {
-        if ((core->mods = hsmkey_modules_load(core->set.module_path)) == NULL)
+        if ((core->mods = hsmkey_modules_load(&core->set)) == NULL)
             return 0;
     } else {
         /* After a fork, or a start that failed half way. */
@@ -404,6 +425,13 @@ int hsmkey_core_recover(struct hsmkey_core *core, struct hsmkey_token *tok,
     return present;
 }
 
+void hsmkey_core_raise_skipped(struct hsmkey_core *core)
+{
+    hsmkey_gate_share(&core->gate);
+    hsmkey_modules_raise_skipped(core->mods);
+    hsmkey_gate_unshare(&core->gate);
+}
+
 /* Tokens inserted since the last look. */
 int hsmkey_core_rescan(struct hsmkey_core *core)
 {
@@ -422,7 +450,6 @@ int hsmkey_core_rescan(struct hsmkey_core *core)
 int hsmkey_core_tokens(struct hsmkey_core *core, P11KitUri *uri,
                        struct hsmkey_token ***tokens, size_t *count)
 {
-    struct hsmkey_fence fence;
     struct hsmkey_token **out;
     size_t n = 0;
 
@@ -430,12 +457,12 @@ int hsmkey_core_tokens(struct hsmkey_core *core, P11KitUri *uri,
     *count = 0;
     if (!hsmkey_core_ensure(core))
         return 0;
-    hsmkey_call_begin(&core->gate, &fence);
+    hsmkey_gate_share(&core->gate);
     out = OPENSSL_zalloc((core->ntokens + 1) * sizeof(*out));
     for (size_t i = 0; out != NULL && i < core->ntokens; i++)
         if (hsmkey_token_matches(core->tokens[i], uri))
             out[n++] = core->tokens[i];
-    hsmkey_call_end(&core->gate, &fence);
+    hsmkey_gate_unshare(&core->gate);
     if (out == NULL) {
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return 0;
@@ -447,12 +474,10 @@ int hsmkey_core_tokens(struct hsmkey_core *core, P11KitUri *uri,
 
 void hsmkey_core_stats(struct hsmkey_core *core, struct hsmkey_core_stats *st)
 {
-    struct hsmkey_fence fence;
-
     memset(st, 0, sizeof(*st));
     if (atomic_load(&core->ready_gen) != hsmkey_fork_generation())
         return; /* not started here: nothing held */
-    hsmkey_call_begin(&core->gate, &fence);
+    hsmkey_gate_share(&core->gate);
     for (size_t i = 0; i < core->ntokens; i++) {
         unsigned long open, idle, copies, max;
 
@@ -462,7 +487,7 @@ void hsmkey_core_stats(struct hsmkey_core *core, struct hsmkey_core_stats *st)
         st->idle += idle;
         st->copies += copies;
     }
-    hsmkey_call_end(&core->gate, &fence);
+    hsmkey_gate_unshare(&core->gate);
 }
 
 struct hsmkey_gate *hsmkey_core_gate(struct hsmkey_core *core)
@@ -532,6 +557,7 @@ void hsmkey_core_free(struct hsmkey_core *core)
     OPENSSL_free(core->tokens);
     hsmkey_gate_destroy(&core->gate);
     OPENSSL_free(core->set.module_path);
+    OPENSSL_free(core->set.init_args);
     OPENSSL_free(core->set.pin_source);
     OPENSSL_free(core);
 }

@@ -47,6 +47,9 @@
 /* The configuration of a core: set before its first use, then read-only. */
 struct hsmkey_settings {
     char *module_path; /* NULL: every module registered with p11-kit */
+    char *init_args;   /* C_Initialize pReserved of module_path's module */
+    hsmkey_notice_fn *notice; /* told when a registered module is skipped */
+    void *notice_arg;
     char *pin_source;  /* the configuration's pin-source, may be NULL */
     hsmkey_pin_prompt_fn *prompt;
     void *prompt_arg;
@@ -74,6 +77,9 @@ void hsmkey_gate_reopen(struct hsmkey_gate *g);
 void hsmkey_gate_close_for_fork(struct hsmkey_gate *g);
 void hsmkey_gate_reopen_after_fork(struct hsmkey_gate *g);
 void hsmkey_gate_reopen_in_child(struct hsmkey_gate *g);
+/* Reading what lifecycle work writes, calling no module: shared. */
+void hsmkey_gate_share(struct hsmkey_gate *g);
+void hsmkey_gate_unshare(struct hsmkey_gate *g);
 /* A sequence of module calls: the gate shared, the fence up. */
 void hsmkey_call_begin(struct hsmkey_gate *g, struct hsmkey_fence *f);
 void hsmkey_call_end(struct hsmkey_gate *g, struct hsmkey_fence *f);
@@ -94,10 +100,11 @@ enum hsmkey_loss hsmkey_ckr_loss(CK_RV rv);
 /* ---- module.c (callers hold the gate closed) ---- */
 
 struct hsmkey_modules;
-struct hsmkey_modules *hsmkey_modules_load(const char *module_path);
+struct hsmkey_modules *hsmkey_modules_load(const struct hsmkey_settings *set);
 int hsmkey_modules_initialize(struct hsmkey_modules *m);
 void hsmkey_modules_finalize(struct hsmkey_modules *m);
 void hsmkey_modules_release(struct hsmkey_modules *m);
+void hsmkey_modules_raise_skipped(const struct hsmkey_modules *m);
 /* At exit, or in a child of the process that started them. */
 void hsmkey_modules_forget(struct hsmkey_modules *m);
 size_t hsmkey_modules_count(const struct hsmkey_modules *m);
@@ -253,6 +260,8 @@ int hsmkey_core_ensure(struct hsmkey_core *core);
 int hsmkey_core_recover(struct hsmkey_core *core, struct hsmkey_token *tok,
                         unsigned long epoch);
 int hsmkey_core_rescan(struct hsmkey_core *core);
+/* Name the modules that were skipped at start (an error each). */
+void hsmkey_core_raise_skipped(struct hsmkey_core *core);
 struct hsmkey_gate *hsmkey_core_gate(struct hsmkey_core *core);
 const struct hsmkey_modules *hsmkey_core_modules(
     const struct hsmkey_core *core);
@@ -331,6 +340,17 @@ CK_RV hsmkey_find_handles(struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
 int hsmkey_token_find(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
                       CK_ULONG ntmpl, struct hsmkey_object ***objs,
                       size_t *count);
+
+/* ---- ecrecover.c ---- */
+
+/* The uncompressed public point of an EC private key (curve: OpenSSL's
+ * short name) from two ECDSA signatures it makes; *outlen is the buffer
+ * size on entry. */
+int hsmkey_ec_recover_point(struct hsmkey_object *key, const char *curve,
+                            unsigned char *out, size_t *outlen);
+
+/* NUL bytes in a token's padded strings read as blanks (tpm2-pkcs11). */
+void hsmkey_token_info_normalize(CK_TOKEN_INFO *info);
 
 /* Copy a blank-padded PKCS#11 string into a NUL-terminated one. */
 void hsmkey_p11_string(char *dst, size_t dstlen, const CK_UTF8CHAR *src,

@@ -269,6 +269,7 @@ static int find_uncached(struct hsmkey_core *core, P11KitUri *uri,
                      "(module: %s)", shown ? shown : "the URI",
                      hsmkey_core_module_name(core));
         OPENSSL_free(shown);
+        hsmkey_core_raise_skipped(core); /* the token may be behind one */
         goto done;
     }
     if (cls == CKO_PRIVATE_KEY && !login_where_needed(toks, ntok, uri))

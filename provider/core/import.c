@@ -208,6 +208,8 @@ static int templates(struct material *m, EVP_PKEY *key,
         prov_add_ulong(t, CKA_KEY_TYPE, kt);
         prov_add_bool(t, CKA_TOKEN, 1);
         prov_add_bool(t, CKA_PRIVATE, i);
+        if (i == 0)
+            prov_optional(t); /* a public key readable without a PIN */
         prov_add(t, CKA_LABEL, nk->label, strlen(nk->label));
         prov_add(t, CKA_ID, id, idlen);
     }
@@ -220,30 +222,37 @@ static int templates(struct material *m, EVP_PKEY *key,
                         : ed_material(m, key, pub, priv);
 }
 
+struct pair {
+    CK_OBJECT_HANDLE hpub, hpriv;
+};
+
+static CK_RV create_pair(struct prov_job *job, CK_FUNCTION_LIST *fn,
+                         struct prov_tmpl *pub, struct prov_tmpl *priv,
+                         void *arg, const char **call)
+{
+    struct pair *p = arg;
+    CK_RV rv;
+
+    *call = "C_CreateObject(private key)";
+    rv = fn->C_CreateObject(job->s, priv->a, priv->n, &p->hpriv);
+    if (rv != CKR_OK)
+        return rv;
+    *call = "C_CreateObject(public key)";
+    rv = fn->C_CreateObject(job->s, pub->a, pub->n, &p->hpub);
+    if (rv != CKR_OK)
+        fn->C_DestroyObject(job->s, p->hpriv);
+    return rv;
+}
+
 static struct hsmkey_object *create(struct prov_job *job,
                                     struct prov_tmpl *pub,
                                     struct prov_tmpl *priv, size_t *replaced)
 {
-    CK_FUNCTION_LIST *fn = prov_enter(job);
-    CK_OBJECT_HANDLE hpub = 0, hpriv;
-    const char *failed = "C_CreateObject(private key)";
-    CK_RV rv;
+    struct pair p = { 0, 0 };
 
-    if (fn == NULL)
+    if (!prov_create(job, create_pair, pub, priv, &p))
         return NULL;
-    rv = fn->C_CreateObject(job->s, priv->a, priv->n, &hpriv);
-    if (rv == CKR_OK) {
-        failed = "C_CreateObject(public key)";
-        rv = fn->C_CreateObject(job->s, pub->a, pub->n, &hpub);
-        if (rv != CKR_OK)
-            fn->C_DestroyObject(job->s, hpriv);
-    }
-    prov_leave(job);
-    if (rv != CKR_OK) {
-        prov_raise(job, failed, rv);
-        return NULL;
-    }
-    return prov_finish(job, hpriv, hpub, NULL, 0, replaced);
+    return prov_finish(job, p.hpriv, p.hpub, NULL, 0, replaced);
 }
 
 struct hsmkey_object *hsmkey_import(struct hsmkey_token *tok, EVP_PKEY *key,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keygen.c - a key pair generated on the token (C_GenerateKeyPair), never
- * extractable, with usage flags fitting its type: RSA sign + decrypt, EC
- * sign + derive, Ed25519 sign.
+ * extractable, with usage flags fitting its type: RSA sign (+ decrypt), EC
+ * sign (+ derive), Ed25519 sign; the extras only where the token agrees.
  */
 #include <string.h>
 #include <strings.h>
@@ -118,7 +118,9 @@ static void templates(const struct hsmkey_keyspec *spec,
     size_t lablen = strlen(nk->label);
 
     prov_add_bool(pub, CKA_TOKEN, 1);
+    /* Readable without a PIN (check --no-login, key-match); optional. */
     prov_add_bool(pub, CKA_PRIVATE, 0);
+    prov_optional(pub);
     prov_add(pub, CKA_LABEL, nk->label, lablen);
     prov_add_bool(priv, CKA_TOKEN, 1);
     prov_add_bool(priv, CKA_PRIVATE, 1);
@@ -165,29 +167,38 @@ static EVP_PKEY *public_of(struct prov_job *job, CK_OBJECT_HANDLE pub)
     return key;
 }
 
+struct gen_call {
+    CK_MECHANISM mech;
+    CK_OBJECT_HANDLE hpub, hpriv;
+};
+
+static CK_RV gen_pair(struct prov_job *job, CK_FUNCTION_LIST *fn,
+                      struct prov_tmpl *pub, struct prov_tmpl *priv,
+                      void *arg, const char **call)
+{
+    struct gen_call *c = arg;
+
+    *call = "C_GenerateKeyPair";
+    return fn->C_GenerateKeyPair(job->s, &c->mech, pub->a, pub->n, priv->a,
+                                 priv->n, &c->hpub, &c->hpriv);
+}
+
 static struct hsmkey_object *generate(struct prov_job *job,
                                       const struct hsmkey_keyspec *spec,
                                       struct gen_attrs *g, size_t *replaced)
 {
     struct prov_tmpl pub = { 0 }, priv = { 0 };
-    CK_MECHANISM mech = { keygen_mech(spec), NULL, 0 };
+    struct gen_call c = { { keygen_mech(spec), NULL, 0 }, 0, 0 };
     CK_OBJECT_HANDLE hpub, hpriv;
-    CK_FUNCTION_LIST *fn;
     unsigned char id[20];
     EVP_PKEY *key;
-    CK_RV rv;
     int ok;
 
     templates(spec, job->nk, g, &pub, &priv);
-    if ((fn = prov_enter(job)) == NULL)
+    if (!prov_create(job, gen_pair, &pub, &priv, &c))
         return NULL;
-    rv = fn->C_GenerateKeyPair(job->s, &mech, pub.a, pub.n, priv.a, priv.n,
-                               &hpub, &hpriv);
-    prov_leave(job);
-    if (rv != CKR_OK) {
-        prov_raise(job, "C_GenerateKeyPair", rv);
-        return NULL;
-    }
+    hpub = c.hpub;
+    hpriv = c.hpriv;
     if (job->nk->id != NULL)
         return prov_finish(job, hpriv, hpub, NULL, 0, replaced);
     key = public_of(job, hpub);

@@ -1,12 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * module.c - the PKCS#11 modules of one core, loaded through p11-kit.
+ * module.c - the PKCS#11 modules of one core, loaded through p11-kit, and
+ * how they start.
  *
  * p11-kit's "managed" mode gives each core its own initialization of a
  * module, so the CLI's core and the provider's core in one process do not
  * finalize each other's sessions.  With no module path the core uses every
  * module registered with p11-kit.  Callers hold the core's gate closed
  * (call.c): loading, C_Initialize and C_Finalize never race a module call.
+ *
+ * Init args: a module named by path gets the configured string as
+ * CK_C_INITIALIZE_ARGS.pReserved (NSS softoken needs configdir=...).
+ * p11-kit applies its own "x-init-reserved" only to registered modules,
+ * and p11_kit_module_initialize() takes no arguments, so such a module is
+ * started through its p11-kit managed C_Initialize with our arguments:
+ * the managed wrapper passes them on and still tracks the initialization
+ * per process, so fork handling stays p11-kit's.
+ *
+ * Skipping: of p11-kit's registered modules, one that fails C_Initialize
+ * is left out, as p11-kit itself does, unless its configuration says
+ * "critical: yes" (a TPM module installed on a host without a TPM must not
+ * stop every other token).  A module named by path must start.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +35,19 @@ struct hsmkey_module_entry {
      * URI match on the hot side must not. */
     char *name;
     char *path;
+    int critical; /* p11-kit's configuration says "critical: yes" */
     int started;
+    CK_RV skipped; /* CKR_OK, or why it did not start (and was left out) */
 };
 
 struct hsmkey_modules {
-    const char *module_path; /* NULL: p11-kit's registered modules */
+    const struct hsmkey_settings *set;
     CK_FUNCTION_LIST **loaded;
     struct hsmkey_module_entry *mods;
     size_t n;
+    /* The started ones, in order: what scans and listings walk. */
+    struct hsmkey_module_entry **active;
+    size_t nactive;
 };
 
 static char *dup_free(char *s)
@@ -83,7 +102,7 @@ static void release_list(const char *module_path, CK_FUNCTION_LIST **list)
     }
 }
 
-struct hsmkey_modules *hsmkey_modules_load(const char *module_path)
+struct hsmkey_modules *hsmkey_modules_load(const struct hsmkey_settings *set)
 {
     struct hsmkey_modules *m = OPENSSL_zalloc(sizeof(*m));
     size_t n = 0;
@@ -92,14 +111,24 @@ struct hsmkey_modules *hsmkey_modules_load(const char *module_path)
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return NULL;
     }
-    m->module_path = module_path;
-    if ((m->loaded = load_list(module_path)) == NULL) {
+    m->set = set;
+    if (set->module_path == NULL && set->init_args != NULL) {
+        hsmkey_raise(HSMKEY_R_MODULE, "pkcs11-module-init-args is set but "
+                     "pkcs11-module is not: p11-kit's registered modules "
+                     "take theirs from x-init-reserved in their p11-kit "
+                     "configuration");
+        OPENSSL_free(m);
+        return NULL;
+    }
+    if ((m->loaded = load_list(set->module_path)) == NULL) {
         OPENSSL_free(m);
         return NULL;
     }
     while (m->loaded[n] != NULL)
         n++;
-    if ((m->mods = OPENSSL_zalloc((n ? n : 1) * sizeof(*m->mods))) == NULL) {
+    m->mods = OPENSSL_zalloc((n ? n : 1) * sizeof(*m->mods));
+    m->active = OPENSSL_zalloc((n ? n : 1) * sizeof(*m->active));
+    if (m->mods == NULL || m->active == NULL) {
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         hsmkey_modules_release(m);
         return NULL;
@@ -110,6 +139,8 @@ struct hsmkey_modules *hsmkey_modules_load(const char *module_path)
         e->fn = m->loaded[i];
         e->name = dup_free(p11_kit_module_get_name(e->fn));
         e->path = dup_free(p11_kit_module_get_filename(e->fn));
+        e->critical = (p11_kit_module_get_flags(e->fn)
+                       & P11_KIT_MODULE_CRITICAL) != 0;
     }
     m->n = n;
     return m;
@@ -126,7 +157,8 @@ void hsmkey_modules_release(struct hsmkey_modules *m)
         OPENSSL_free(m->mods[i].path);
     }
     OPENSSL_free(m->mods);
-    release_list(m->module_path, m->loaded);
+    OPENSSL_free(m->active);
+    release_list(m->set->module_path, m->loaded);
     OPENSSL_free(m);
 }
 
@@ -140,33 +172,109 @@ void hsmkey_modules_forget(struct hsmkey_modules *m)
         OPENSSL_free(m->mods[i].path);
     }
     OPENSSL_free(m->mods);
-    if (m->module_path != NULL)
+    OPENSSL_free(m->active);
+    if (m->set->module_path != NULL)
         OPENSSL_free(m->loaded);
     OPENSSL_free(m);
 }
 
+/* C_Initialize of one module, with the init args as pReserved. */
+static CK_RV initialize(CK_FUNCTION_LIST *fn, const char *init_args)
+{
+    CK_C_INITIALIZE_ARGS args;
+    struct hsmkey_fence fence;
+    CK_RV rv;
+
+    hsmkey_fence_begin(&fence); /* SoftHSM2 probes engines at start */
+    if (init_args == NULL) {
+        rv = p11_kit_module_initialize(fn);
+    } else {
+        /* OS locking and no mutex callbacks, as p11-kit asks for itself. */
+        memset(&args, 0, sizeof(args));
+        args.flags = CKF_OS_LOCKING_OK;
+        args.pReserved = (void *)init_args;
+        rv = fn->C_Initialize(&args);
+    }
+    hsmkey_fence_end(&fence);
+    return rv;
+}
+
+static const char *entry_name(const struct hsmkey_modules *m,
+                              const struct hsmkey_module_entry *e)
+{
+    return e->name != NULL ? e->name
+           : e->path != NULL ? e->path
+           : m->set->module_path != NULL ? m->set->module_path : "(unnamed)";
+}
+
+static void raise_start_failure(const struct hsmkey_modules *m,
+                                const struct hsmkey_module_entry *e, CK_RV rv)
+{
+    const char *why = "";
+
+    if (m->set->module_path == NULL)
+        why = " (marked critical in p11-kit's configuration)";
+    else if (m->set->init_args != NULL && rv == CKR_ARGUMENTS_BAD)
+        why = " (it refused pkcs11-module-init-args)";
+    else if (rv == CKR_ARGUMENTS_BAD)
+        why = " (does it need pkcs11-module-init-args, as NSS softoken "
+              "does?)";
+    hsmkey_raise(HSMKEY_R_MODULE, "PKCS#11 module %s: C_Initialize: %s%s",
+                 entry_name(m, e), hsmkey_ckr_name(rv), why);
+}
+
+/* A registered module that is not critical did not start: left out, and
+ * said once (the CLI prints it; the provider names it if no token is
+ * found at all). */
+static void skip(struct hsmkey_modules *m, struct hsmkey_module_entry *e,
+                 CK_RV rv)
+{
+    char line[320];
+
+    if (e->skipped == CKR_OK && m->set->notice != NULL) {
+        snprintf(line, sizeof(line), "PKCS#11 module %s skipped: "
+                 "C_Initialize: %s (not marked critical in p11-kit's "
+                 "configuration)", entry_name(m, e), hsmkey_ckr_name(rv));
+        m->set->notice(line, m->set->notice_arg);
+    }
+    e->skipped = rv;
+}
+
 int hsmkey_modules_initialize(struct hsmkey_modules *m)
 {
-    struct hsmkey_fence fence;
-    CK_RV rv = CKR_OK;
-    size_t i;
+    int registered = m->set->module_path == NULL;
 
-    for (i = 0; i < m->n && rv == CKR_OK; i++) {
-        hsmkey_fence_begin(&fence); /* SoftHSM2 probes engines at start */
-        rv = p11_kit_module_initialize(m->mods[i].fn);
-        hsmkey_fence_end(&fence);
-        m->mods[i].started = rv == CKR_OK;
+    m->nactive = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        struct hsmkey_module_entry *e = &m->mods[i];
+        CK_RV rv = initialize(e->fn, registered ? NULL : m->set->init_args);
+
+        e->started = rv == CKR_OK;
+        if (rv == CKR_OK) {
+            e->skipped = CKR_OK;
+            m->active[m->nactive++] = e;
+        } else if (registered && !e->critical) {
+            skip(m, e, rv);
+        } else {
+            raise_start_failure(m, e, rv);
+            /* The ones already started are finalized: a retry starts
+             * clean. */
+            hsmkey_modules_finalize(m);
+            return 0;
+        }
     }
-    if (rv == CKR_OK)
-        return 1;
-    i--;
-    hsmkey_raise(HSMKEY_R_MODULE, "PKCS#11 module %s: C_Initialize: %s",
-                 m->mods[i].name ? m->mods[i].name
-                 : m->module_path ? m->module_path : "(registered)",
-                 hsmkey_ckr_name(rv));
-    /* The ones already started are finalized, so a retry starts clean. */
-    hsmkey_modules_finalize(m);
-    return 0;
+    return 1;
+}
+
+/* Why the registered modules that did not start were left out (after
+ * "no token matches": the token may be behind one of them). */
+void hsmkey_modules_raise_skipped(const struct hsmkey_modules *m)
+{
+    for (size_t i = 0; m != NULL && i < m->n; i++)
+        if (m->mods[i].skipped != CKR_OK)
+            hsmkey_raise(HSMKEY_R_MODULE, "PKCS#11 module %s was skipped: "
+                         "C_Initialize: %s", entry_name(m, &m->mods[i]),
+                         hsmkey_ckr_name(m->mods[i].skipped));
 }
 
 void hsmkey_modules_finalize(struct hsmkey_modules *m)
@@ -179,18 +287,20 @@ void hsmkey_modules_finalize(struct hsmkey_modules *m)
             p11_kit_module_finalize(m->mods[i].fn);
         m->mods[i].started = 0;
     }
+    m->nactive = 0;
     hsmkey_fence_end(&fence);
 }
 
+/* The started modules (skipped ones left out). */
 size_t hsmkey_modules_count(const struct hsmkey_modules *m)
 {
-    return m->n;
+    return m->nactive;
 }
 
 CK_FUNCTION_LIST *hsmkey_modules_get(const struct hsmkey_modules *m,
                                      size_t i)
 {
-    return m->mods[i].fn;
+    return m->active[i]->fn;
 }
 
 const char *hsmkey_modules_name(const struct hsmkey_modules *m,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * provision.c - the steps around putting a key pair on a token, shared by
- * key generation (keygen.c) and import (import.c): templates, the search
+ * key generation (keygen.c) and import (import.c): the search
  * for objects with the same label or id, CKA_ID, replacing old objects.
  */
 #include <string.h>
@@ -10,48 +10,6 @@
 #include <openssl/x509.h>
 
 #include "provision_int.h"
-
-static const CK_BBOOL prov_true = CK_TRUE, prov_false = CK_FALSE;
-
-void prov_add(struct prov_tmpl *t, CK_ATTRIBUTE_TYPE type, const void *v,
-              size_t len)
-{
-    if (t->n >= PROV_MAX_ATTRS)
-        return; /* templates are fixed in code: a bug, caught by tests */
-    t->a[t->n].type = type;
-    t->a[t->n].pValue = (void *)v;
-    t->a[t->n].ulValueLen = len;
-    t->n++;
-}
-
-void prov_add_bool(struct prov_tmpl *t, CK_ATTRIBUTE_TYPE type, int v)
-{
-    prov_add(t, type, v ? &prov_true : &prov_false, sizeof(CK_BBOOL));
-}
-
-void prov_add_ulong(struct prov_tmpl *t, CK_ATTRIBUTE_TYPE type,
-                    const CK_ULONG *v)
-{
-    prov_add(t, type, v, sizeof(*v));
-}
-
-/*
- * Usage flags fitting the key type, every one set explicitly (tokens have
- * generous defaults): RSA sign + decrypt, EC sign + derive, EdDSA sign.
- */
-void prov_add_usage(struct prov_tmpl *pub, struct prov_tmpl *priv,
-                    CK_KEY_TYPE type)
-{
-    int rsa = type == CKK_RSA;
-
-    prov_add_bool(pub, CKA_VERIFY, 1);
-    prov_add_bool(pub, CKA_ENCRYPT, rsa);
-    prov_add_bool(pub, CKA_WRAP, 0);
-    prov_add_bool(priv, CKA_SIGN, 1);
-    prov_add_bool(priv, CKA_DECRYPT, rsa);
-    prov_add_bool(priv, CKA_DERIVE, type == CKK_EC);
-    prov_add_bool(priv, CKA_UNWRAP, 0);
-}
 
 void prov_raise(struct prov_job *job, const char *call, CK_RV rv)
 {

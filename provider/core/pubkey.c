@@ -4,9 +4,11 @@
  *
  * Verification, key matching and export run on this key in another
  * provider, never on the token.  RSA private key objects carry their public
- * half; an EC private key does not, so its CKA_EC_POINT comes from the public
- * key object (or else the certificate) with the same CKA_ID - both readable
- * without logging in.
+ * half; an EC private key mostly does not, so its CKA_EC_POINT comes from
+ * the key itself where the token shows it there (NSS softoken), else from
+ * the public key object (or else the certificate) with the same CKA_ID -
+ * both readable without logging in - else it is recovered from two ECDSA
+ * signatures (ecrecover.c).
  */
 #include <string.h>
 #include <openssl/core_names.h>
@@ -192,24 +194,53 @@ static EVP_PKEY *cert_public(struct hsmkey_object *cert)
     return pkey;
 }
 
+/* An EC (not Edwards) key alone on the token: its point from signatures. */
+static EVP_PKEY *ec_recovered(struct hsmkey_object *obj, const char *group,
+                              OSSL_LIB_CTX *libctx, const char *propq)
+{
+    unsigned char pt[1 + 2 * 66];
+    size_t len = sizeof(pt);
+    OSSL_PARAM_BLD *bld;
+    EVP_PKEY *pkey = NULL;
+
+    if (is_edwards(group)) {
+        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: no public key or "
+                     "certificate with the same CKA_ID on the token, so its "
+                     "public key is unknown", hsmkey_object_desc(obj));
+        return NULL;
+    }
+    if (!hsmkey_ec_recover_point(obj, group, pt, &len))
+        return NULL;
+    if ((bld = OSSL_PARAM_BLD_new()) != NULL
+        && OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+                                           group, 0)
+        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+                                            len))
+        pkey = from_params("EC", bld, libctx, propq, hsmkey_object_desc(obj));
+    else
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+    OSSL_PARAM_BLD_free(bld);
+    return pkey;
+}
+
 static EVP_PKEY *ec_from_partner(struct hsmkey_object *obj, const char *group,
                                  OSSL_LIB_CTX *libctx, const char *propq)
 {
-    struct hsmkey_object *other = hsmkey_object_get_partner(obj);
-
-    if (other == NULL)
-        other = partner(obj, CKO_PUBLIC_KEY);
+    struct hsmkey_object *other;
     EVP_PKEY *pkey = NULL;
+    size_t len;
 
+    if (hsmkey_object_attr(obj, CKA_EC_POINT, &len) != NULL && len > 0)
+        return ec_public(obj, group, libctx, propq);
+    if ((other = hsmkey_object_get_partner(obj)) == NULL)
+        other = partner(obj, CKO_PUBLIC_KEY);
     if (other != NULL) {
         pkey = ec_public(other, group, libctx, propq);
     } else if ((other = partner(obj, CKO_CERTIFICATE)) != NULL) {
         pkey = cert_public(other);
     }
     if (pkey == NULL && other == NULL)
-        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: no public key or "
-                     "certificate with the same CKA_ID on the token, so its "
-                     "public key is unknown", hsmkey_object_desc(obj));
+        pkey = ec_recovered(obj, group, libctx, propq);
     hsmkey_object_free(other);
     return pkey;
 }

@@ -80,6 +80,26 @@ void hsmkey_p11_string(char *dst, size_t dstlen, const CK_UTF8CHAR *src,
     dst[n] = '\0';
 }
 
+/*
+ * PKCS#11 pads a token's strings with blanks; tpm2-pkcs11 pads its model
+ * with NUL bytes.  Read as blanks, so URIs made from the info carry no %00
+ * (which hsmkey refuses in URIs) and still match the token.
+ */
+static void blank_padded(CK_UTF8CHAR *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\0')
+            s[i] = ' ';
+}
+
+void hsmkey_token_info_normalize(CK_TOKEN_INFO *info)
+{
+    blank_padded(info->label, sizeof(info->label));
+    blank_padded(info->manufacturerID, sizeof(info->manufacturerID));
+    blank_padded(info->model, sizeof(info->model));
+    blank_padded(info->serialNumber, sizeof(info->serialNumber));
+}
+
 struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
                                       const struct hsmkey_settings *set,
                                       struct hsmkey_gate *gate,

@@ -191,6 +191,34 @@ static void test_cli_args_global_anywhere(void **state)
     assert_int_equal(help, 0);
 }
 
+static void test_cli_args_global_init_args(void **state)
+{
+    struct tool_ctx ctx = { 0 };
+    int help = 0, version = 0;
+    ARGV("tokens", "--module-init-args", "configdir='sql:/db' flags=",
+         "--module", "/m.so");
+
+    (void)state;
+    assert_int_equal(tool_global_parse(&ctx, &argc, argv, &help, &version),
+                     1);
+    assert_int_equal(argc, 2);
+    assert_string_equal(ctx.init_args, "configdir='sql:/db' flags=");
+    assert_string_equal(ctx.module, "/m.so");
+}
+
+static void test_cli_args_global_init_args_inline(void **state)
+{
+    struct tool_ctx ctx = { 0 };
+    int help = 0, version = 0;
+    ARGV("--module-init-args=a=b c", "tokens");
+
+    (void)state;
+    assert_int_equal(tool_global_parse(&ctx, &argc, argv, &help, &version),
+                     1);
+    assert_string_equal(ctx.init_args, "a=b c");
+    assert_null(ctx.module); /* --module is not its prefix */
+}
+
 static void test_cli_args_global_help_version(void **state)
 {
     struct tool_ctx ctx = { 0 };
@@ -352,6 +380,8 @@ int main(void)
         cmocka_unit_test(test_cli_args_double_dash_last),
         cmocka_unit_test(test_cli_args_double_dash_then_argument),
         cmocka_unit_test(test_cli_args_global_anywhere),
+        cmocka_unit_test(test_cli_args_global_init_args),
+        cmocka_unit_test(test_cli_args_global_init_args_inline),
         cmocka_unit_test(test_cli_args_global_help_version),
         cmocka_unit_test(test_cli_args_global_after_double_dash),
         cmocka_unit_test(test_cli_args_global_missing_value),

@@ -17,7 +17,8 @@
 #include "err_capture.h"
 
 /* What the fake openssl.cnf section holds; NULL: the key is absent. */
-static const char *cnf_module, *cnf_pin, *cnf_copies, *cnf_max, *cnf_wait;
+static const char *cnf_module, *cnf_pin, *cnf_copies, *cnf_max, *cnf_wait,
+    *cnf_init;
 static int cnf_fails;
 
 static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
@@ -38,6 +39,9 @@ static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
         OSSL_PARAM_set_utf8_ptr(p, cnf_max);
     if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_SESSION_WAIT)) && cnf_wait)
         OSSL_PARAM_set_utf8_ptr(p, cnf_wait);
+    if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_PKCS11_MODULE_INIT_ARGS))
+        && cnf_init)
+        OSSL_PARAM_set_utf8_ptr(p, cnf_init);
     return 1;
 }
 
@@ -67,9 +71,10 @@ static void refused(const char *key)
 static int setup(void **state)
 {
     (void)state;
-    cnf_module = cnf_pin = cnf_copies = cnf_max = cnf_wait = NULL;
+    cnf_module = cnf_pin = cnf_copies = cnf_max = cnf_wait = cnf_init = NULL;
     cnf_fails = 0;
     unsetenv("HSMKEY_PKCS11_MODULE");
+    unsetenv("HSMKEY_PKCS11_MODULE_INIT_ARGS");
     unsetenv("HSMKEY_PIN_SOURCE");
     return 0;
 }
@@ -198,6 +203,41 @@ static void test_config_sessions(void **state)
     refused("session-wait");
 }
 
+/* NSS softoken's database, as C_Initialize's pReserved: kept verbatim. */
+static void test_config_init_args(void **state)
+{
+    struct hkprov_ctx ctx;
+
+    (void)state;
+    load(&ctx);
+    assert_null(ctx.init_args);
+    hkprov_config_free(&ctx);
+    cnf_init = "configdir='sql:/etc/nssdb' certPrefix='' flags=";
+    load(&ctx);
+    assert_string_equal(ctx.init_args, cnf_init);
+    hkprov_config_free(&ctx);
+    cnf_init = "";
+    load(&ctx);
+    assert_null(ctx.init_args);
+    hkprov_config_free(&ctx);
+}
+
+static void test_config_env_init_args_overrides(void **state)
+{
+    struct hkprov_ctx ctx;
+
+    (void)state;
+    cnf_init = "configdir='sql:/from/cnf'";
+    setenv("HSMKEY_PKCS11_MODULE_INIT_ARGS", "configdir='sql:/from/env'", 1);
+    load(&ctx);
+    assert_string_equal(ctx.init_args, "configdir='sql:/from/env'");
+    hkprov_config_free(&ctx);
+    setenv("HSMKEY_PKCS11_MODULE_INIT_ARGS", "", 1); /* empty: not set */
+    load(&ctx);
+    assert_string_equal(ctx.init_args, "configdir='sql:/from/cnf'");
+    hkprov_config_free(&ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +250,8 @@ int main(void)
                                setup),
         cmocka_unit_test_setup(test_config_session_copies, setup),
         cmocka_unit_test_setup(test_config_sessions, setup),
+        cmocka_unit_test_setup(test_config_init_args, setup),
+        cmocka_unit_test_setup(test_config_env_init_args_overrides, setup),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
