@@ -71,6 +71,13 @@ static int is_hsmkey(unsigned long e)
            || (lib != NULL && strcmp(lib, "hsmkey") == 0);
 }
 
+int tool_errors_ours_queued(void)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    return e != 0 && is_hsmkey(e);
+}
+
 struct queued {
     unsigned long e;
     char data[768];

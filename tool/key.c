@@ -46,6 +46,8 @@ char *tool_key_uri(const char *arg)
     }
     uri = hsmkey_keyref_read_bio(in, arg);
     BIO_free(in);
+    if (uri == NULL)
+        tool_key_file_hint(arg);
     if (uri != NULL && !uri_check(uri, arg)) {
         OPENSSL_free(uri);
         uri = NULL;
@@ -169,7 +171,9 @@ static EVP_PKEY *store_load(OSSL_LIB_CTX *libctx, const char *uri,
         OSSL_STORE_INFO_free(info);
     }
     OSSL_STORE_close(store);
-    if (key == NULL)
+    /* After the provider said why (a refused PIN, say), "no private key"
+     * would only mislead. */
+    if (key == NULL && !tool_errors_ours_queued())
         hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no private key at %s", shown);
     return key;
 }

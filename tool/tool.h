@@ -166,6 +166,9 @@ char *tool_hex(const unsigned char *data, size_t len);
  * 2 when only OpenSSL errors were queued, 3 when none was.
  */
 int tool_errors_report(FILE *out);
+/* 1 when the newest queued error is hsmkey's (it already named the
+ * culprit: a caller adds no vaguer one on top). */
+int tool_errors_ours_queued(void);
 /* The exit code a reason's class maps to (the one mapping). */
 int tool_exit_for_reason(int reason);
 /* The OpenSSL error library code the CLI raises its errors with. */
@@ -221,6 +224,14 @@ int tool_newkey_report(struct tool_ctx *ctx, const struct hsmkey_object *obj,
 
 /* Ask for a secret on the terminal without echo; NULL + raise. */
 struct hsmkey_pin *tool_ask_secret(const char *prompt);
+
+/*
+ * path was given as --key but holds no key reference: when it is an
+ * on-disk private key or a certificate (PEM or DER), replace the queued
+ * errors with one that says so and what to do.  Nothing when it is
+ * neither.
+ */
+void tool_key_file_hint(const char *path);
 
 /* Write a key-reference file for uri (mode 0644, replaced if present). */
 int tool_write_keyref(const char *path, const char *uri);

@@ -55,7 +55,8 @@ assert_file_match "the URI carries a pin-value; a PIN is never taken" "$HK_ERR"
 say "ok: a URI with a pin-value is refused, the PIN not shown"
 hk_exit 2 "--key $T/nothing.pem: No such file or directory" \
     keyref --key "$T/nothing.pem" --out "$T/x.ref"
-hk_exit 2 "PKCS#11 PROVIDER URI" keyref --key "$TOKEN_DIR/rsa-cert.pem" --out "$T/x.ref"
+hk_exit 2 "rsa-cert.pem is a certificate, not a key" \
+    keyref --key "$TOKEN_DIR/rsa-cert.pem" --out "$T/x.ref"
 hk_exit 2 "keyref: --out is required" keyref --key "$key"
 hk_exit 2 "cannot write $T/no/such/dir.ref" \
     keyref --key "$key" --out "$T/no/such/dir.ref"
