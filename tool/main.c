@@ -122,7 +122,8 @@ int main(int argc, char **argv)
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     rc = dispatch(&ctx, argc, argv);
     if (rc == TOOL_EXIT_RAISED)
-        rc = tool_errors_report(stderr);
+        rc = ctx.json ? tool_errors_report_json(stderr, stdout)
+                      : tool_errors_report(stderr);
     tool_teardown(&ctx);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fputs("hsmkey: cannot write the output\n", stderr);

@@ -166,6 +166,20 @@ char *tool_hex(const unsigned char *data, size_t len);
  * 2 when only OpenSSL errors were queued, 3 when none was.
  */
 int tool_errors_report(FILE *out);
+/*
+ * The same, and the messages kept (without "hsmkey: ") for a JSON report:
+ * *msgs holds *n strings, freed with tool_errors_free.
+ */
+int tool_errors_collect(FILE *out, char ***msgs, size_t *n);
+void tool_errors_free(char **msgs, size_t n);
+/* "errors": [messages] into an open JSON object. */
+void tool_json_errors(struct tool_json *j, char **msgs, size_t n);
+/*
+ * Under --json: the messages on err as always, and on out the object
+ * {"ok": false, "exit_code": N, "errors": [...]}, so a script that reads
+ * stdout learns why (a usage error included).  Returns the exit code.
+ */
+int tool_errors_report_json(FILE *err, FILE *out);
 /* 1 when the newest queued error is hsmkey's (it already named the
  * culprit: a caller adds no vaguer one on top). */
 int tool_errors_ours_queued(void);
@@ -207,6 +221,15 @@ char *tool_key_uri(const char *arg);
  */
 struct hsmkey_object *tool_find_one(struct tool_ctx *ctx, const char *uri,
                                     CK_OBJECT_CLASS cls);
+/*
+ * The public half of the key uri names, as the token shows it without a
+ * login: its public key object (same label or id, whatever type= says),
+ * else its certificate object.  *pub NULL when the token shows neither;
+ * what describes where it came from ("public key object 'k' (id 01)").
+ * 0 + raise when the token cannot be asked or the URI names several.
+ */
+int tool_token_public(struct tool_ctx *ctx, const char *uri, EVP_PKEY **pub,
+                      char *what, size_t len);
 /*
  * The token's private key as an EVP_PKEY of ctx->libctx (the hsmkey
  * provider, through OSSL_STORE): arg is a URI or a key-reference file.  A
