@@ -141,6 +141,7 @@ enum tool_coltype { TOOL_COL_STR, TOOL_COL_BOOL, TOOL_COL_INT };
 struct tool_column {
     const char *name; /* upper case, e.g. "LABEL" */
     enum tool_coltype type;
+    int json_only;    /* a key of the JSON objects, not a text column */
 };
 struct tool_table;
 struct tool_table *tool_table_new(const struct tool_column *cols,
