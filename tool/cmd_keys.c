@@ -37,7 +37,7 @@ const char cmd_keys_help[] =
     "  URI          the pkcs11: URI of the object (use it as --key); it\n"
     "               names the token by label, manufacturer, model and\n"
     "               serial: a key-reference file made from it follows the\n"
-    "               label only (see hsmkey keyref --exact)\n"
+    "               label only (see hsmkey keyref --help)\n"
     "  (--json only) hidden: false, note: null; true and a note on the row\n"
     "               that stands for private keys not listed without a PIN\n"
     "\n"

@@ -257,7 +257,20 @@ struct hsmkey_pin *tool_ask_secret(const char *prompt);
  */
 void tool_key_file_hint(const char *path);
 
-/* Write a key-reference file for uri (mode 0644, replaced if present). */
+/*
+ * The URI a key-reference file keeps (portable.c): the token by label,
+ * the key by label, id and type; serial, model, manufacturer, slot and
+ * library attributes left out (listed in dropped, "" when none) so the
+ * file survives a token replacement.  A URI without a token label is kept
+ * as it is.  OPENSSL_free the result; NULL + raise.
+ */
+char *tool_portable_uri(const char *uri, char *dropped, size_t len);
+
+/*
+ * Write a key-reference file for uri (mode 0644, or the mode of the file
+ * it replaces): written beside it and renamed over it, so a program that
+ * reads it meanwhile sees the old file or the new one, never half.
+ */
 int tool_write_keyref(const char *path, const char *uri);
 
 #endif
