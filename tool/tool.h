@@ -250,6 +250,56 @@ int tool_newkey_report(struct tool_ctx *ctx, const struct hsmkey_object *obj,
 struct hsmkey_pin *tool_ask_secret(const char *prompt);
 
 /*
+ * A PIN for what ("SO PIN", "user PIN", "current user PIN") of token
+ * label: read from source (file:PATH or env:VAR) when given, else asked on
+ * the terminal without echo (a new one twice, and the two must match),
+ * else an error naming --option.  Never from argv.
+ */
+struct hsmkey_pin *tool_pin_get(const struct tool_ctx *ctx,
+                                const char *source, const char *option,
+                                const char *what, const char *label,
+                                int is_new);
+
+/* ---- objects around a key (objects.c) ---- */
+
+/* A set of found objects, each held by a reference; start zeroed. */
+struct tool_objects {
+    struct hsmkey_object **v;
+    size_t n;
+};
+
+/*
+ * Add to set the objects of class cls on token tok (that token only) whose
+ * attribute type equals value; an object already in set is not added
+ * twice.  Private keys log in.  0 + raise.
+ */
+int tool_objects_find(struct tool_ctx *ctx, struct hsmkey_token *tok,
+                      CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type,
+                      const void *value, size_t len,
+                      struct tool_objects *set);
+int tool_objects_add(struct tool_objects *set, struct hsmkey_object *obj);
+void tool_objects_free(struct tool_objects *set);
+/* One line each: "  private key: token 'n1', object 'k' (id 01), ec P-256"
+ * (a certificate also with its subject and end date). */
+void tool_objects_describe(FILE *out, const struct tool_objects *set);
+
+struct hsmkey_newkey;
+/*
+ * keygen/import --force: the keys of tok that nk's label or id would
+ * replace (nk->id NULL: by label only), shown on stderr and confirmed
+ * (tool_confirm).  1 when there are none, or it may go ahead.
+ */
+int tool_confirm_replace(struct tool_ctx *ctx, struct hsmkey_token *tok,
+                         const struct hsmkey_newkey *nk, int yes);
+
+/*
+ * Before something that destroys: yes (--yes) goes ahead; on a terminal
+ * the question is asked on stderr and "y" or "yes" goes ahead; otherwise,
+ * or on any other answer, raise "<cmd>: nothing done ..." and return 0.
+ */
+int tool_confirm(const struct tool_ctx *ctx, int yes, const char *question);
+
+/*
  * path was given as --key but holds no key reference: when it is an
  * on-disk private key or a certificate (PEM or DER), replace the queued
  * errors with one that says so and what to do.  Nothing when it is

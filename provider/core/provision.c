@@ -104,8 +104,9 @@ static int find_keys(struct prov_job *job, CK_ATTRIBUTE_TYPE type,
         OPENSSL_free(found);
         if (n > 0 && !job->nk->force) {
             hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "token '%s' already has a %s "
-                         "key with %s: choose another, or --force to "
-                         "replace it", job->tok->label,
+                         "key with %s: choose another (a new label is how a "
+                         "key is rotated), or --force to destroy that key, "
+                         "which the servers using it need", job->tok->label,
                          c == 0 ? "private" : "public", what);
             return 0;
         }
