@@ -281,7 +281,7 @@ static void test_check_chain_unused_certificates(void **state)
 static void test_check_chain_verified_path(void **state)
 {
     STACK_OF(X509) *extra = fx_stack(inter, NULL), *cas = fx_stack(root, NULL);
-    STACK_OF(X509) *chain = NULL;
+    STACK_OF(X509) *others = fx_stack(other_root, NULL), *chain = NULL;
     struct check_result r;
 
     (void)state;
@@ -291,12 +291,12 @@ static void test_check_chain_verified_path(void **state)
     assert_int_equal(X509_cmp(sk_X509_value(chain, 0), leaf_i), 0);
     assert_int_equal(X509_cmp(sk_X509_value(chain, 2), root), 0);
     sk_X509_pop_free(chain, X509_free);
-    check_chain_verified(leaf_i, extra, fx_stack(other_root, NULL), &chain,
-                         &r);
+    check_chain_verified(leaf_i, extra, others, &chain, &r);
     assert_int_equal(r.status, CHECK_FAIL);
     assert_null(chain);
     fx_stack_free(extra);
     fx_stack_free(cas);
+    fx_stack_free(others);
 }
 
 /* ---- where the node certificate is ---- */
