@@ -46,6 +46,11 @@ item PASS key-match "EC P-256 key is the token key's \(curve and point\)"
 item PASS key-proof "ECDSA with SHA-256"
 item PASS key-usage "^PASS key-usage: digitalSignature$"
 
+say "an RSA node certificate without keyEncipherment: WARN naming the profile"
+ISSUE_KU=digitalSignature issue root "$T/rsa.csr" "$T/rsa-ds.pem"
+hk 0 check --cert "$T/rsa-ds.pem" --ca "$T/root.pem" --key "$KEY"
+item WARN key-usage "keyEncipherment missing on an RSA key: the cluster's node certificate profile is digitalSignature and keyEncipherment for RSA .*hsmkey csr"
+
 say "a certificate for another key: key-match FAIL, exit 1"
 issue root "$T/other.csr" "$T/for-other.pem"
 hk 1 check --cert "$T/for-other.pem" --ca "$T/root.pem" --key "$KEY"
