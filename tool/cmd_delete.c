@@ -126,7 +126,9 @@ static int destroy_all(const struct tool_ctx *ctx,
     if (done > 0)
         fprintf(stderr, "deleted %zu of %zu objects from token '%s'\n", done,
                 set->n, hsmkey_token_label(hsmkey_object_token(set->v[0])));
-    return print(ctx, set, done) && done == set->n;
+    /* A partial deletion is an error (raised): its account is the line
+     * above and the error, not a listing that looks complete. */
+    return done == set->n && print(ctx, set, done);
 }
 
 int cmd_delete(struct tool_ctx *ctx, int argc, char **argv)
