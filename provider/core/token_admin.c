@@ -53,15 +53,20 @@ static void raise_call(const char *label, const char *call, CK_RV rv)
                  hsmkey_ckr_name(rv), advice(rv));
 }
 
-/* A PIN the token will take, by the lengths it announces (0: no limit). */
+/* A limit the token states: not 0 and not CK_UNAVAILABLE_INFORMATION. */
+static int stated(CK_ULONG v)
+{
+    return v != 0 && v != CK_UNAVAILABLE_INFORMATION;
+}
+
+/* A PIN the token will take, by the lengths it announces. */
 static int pin_fits(const char *label, const CK_TOKEN_INFO *ti,
                     const struct hsmkey_pin *pin, const char *what)
 {
     size_t len = hsmkey_pin_len(pin);
 
-    if ((ti->ulMinPinLen > 0 && len < ti->ulMinPinLen)
-        || (ti->ulMaxPinLen > 0 && ti->ulMaxPinLen < HSMKEY_PIN_MAX
-            && len > ti->ulMaxPinLen)) {
+    if ((stated(ti->ulMinPinLen) && len < ti->ulMinPinLen)
+        || (stated(ti->ulMaxPinLen) && len > ti->ulMaxPinLen)) {
         hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "token '%s': the %s is %zu "
                      "characters; the token takes %lu to %lu", label, what,
                      len, (unsigned long)ti->ulMinPinLen,
@@ -181,31 +186,45 @@ int hsmkey_token_init(struct hsmkey_core *core, CK_SLOT_ID slot,
     /* No session of the pool may be open on the slot meanwhile
      * (C_InitToken refuses with CKR_SESSION_EXISTS): the core lock keeps
      * the token list still, and the CLI has opened none. */
+    pthread_rwlock_rdlock(&core->ops_lock); /* the module stays up */
     pthread_mutex_lock(&core->lock);
     ok = init_on(core, slot, label, so_pin, user_pin);
     /* A token that was initialized may have moved to another slot id
      * (SoftHSM2 does): the token list is looked at again. */
     hsmkey_token_scan(core, 0);
     pthread_mutex_unlock(&core->lock);
+    pthread_rwlock_unlock(&core->ops_lock);
     atomic_fetch_add(&core->changes, 1);
     return ok;
 }
 
 /* ---- the user PIN ---- */
 
-/* A R/W session of its own on tok; 0 + raise. */
+/*
+ * A R/W session of its own on tok; 0 + raise.  Until own_session_close,
+ * the module is held up (ops_lock for reading, as a pooled session is).
+ */
 static int own_session(struct hsmkey_token *tok, CK_SESSION_HANDLE *s)
 {
     CK_RV rv;
 
     if (!hsmkey_core_ensure(tok->core))
         return 0;
+    pthread_rwlock_rdlock(&tok->core->ops_lock);
     rv = tok->fn->C_OpenSession(hsmkey_token_slot(tok),
                                 CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL,
                                 NULL, s);
-    if (rv != CKR_OK)
+    if (rv != CKR_OK) {
+        pthread_rwlock_unlock(&tok->core->ops_lock);
         raise_call(tok->label, "C_OpenSession", rv);
+    }
     return rv == CKR_OK;
+}
+
+static void own_session_close(struct hsmkey_token *tok, CK_SESSION_HANDLE s)
+{
+    tok->fn->C_CloseSession(s);
+    pthread_rwlock_unlock(&tok->core->ops_lock);
 }
 
 int hsmkey_token_set_pin(struct hsmkey_token *tok,
@@ -223,7 +242,7 @@ int hsmkey_token_set_pin(struct hsmkey_token *tok,
                            hsmkey_pin_len(old_pin),
                            (CK_UTF8CHAR *)hsmkey_pin_data(new_pin),
                            hsmkey_pin_len(new_pin));
-    tok->fn->C_CloseSession(s);
+    own_session_close(tok, s);
     if (rv != CKR_OK) {
         raise_call(tok->label, "C_SetPIN", rv);
         return 0;
@@ -253,7 +272,7 @@ int hsmkey_token_reset_pin(struct hsmkey_token *tok,
             raise_call(tok->label, "C_InitPIN", rv);
         tok->fn->C_Logout(s);
     }
-    tok->fn->C_CloseSession(s);
+    own_session_close(tok, s);
     if (rv == CKR_OK)
         hsmkey_token_forget_login(tok);
     return rv == CKR_OK;
