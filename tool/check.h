@@ -21,8 +21,9 @@
 
 #include "hsmkey/err.h" /* HSMKEY_PRINTF */
 
-/* Long enough for a chain of three distinguished names; longer is cut. */
-#define CHECK_DETAIL_MAX 640
+/* Long enough for two names and two key identifiers with the fix;
+ * longer is cut. */
+#define CHECK_DETAIL_MAX 1024
 
 enum check_status { CHECK_PASS, CHECK_WARN, CHECK_FAIL };
 
@@ -83,6 +84,63 @@ int check_cert_load(const char *path, X509 **leaf, STACK_OF(X509) **extra,
 int check_ca_load(const char *path, STACK_OF(X509) **cas,
                   struct check_result *r);
 
+/* ---- check_certs.c: what each given certificate is ---- */
+
+enum check_role { CHECK_ROLE_LEAF, CHECK_ROLE_INTERMEDIATE, CHECK_ROLE_ROOT };
+
+/* Where the node certificate was found (check_arrange). */
+enum check_layout {
+    CHECK_LAYOUT_OK,       /* first in --cert */
+    CHECK_LAYOUT_REVERSED, /* later in --cert, after a CA certificate */
+    CHECK_LAYOUT_SWAPPED,  /* in --ca, while --cert holds CA certificates */
+};
+
+/* "AB:CD:..." of a 20-byte key identifier, and room to spare. */
+#define CHECK_KEYID_MAX 100
+
+/*
+ * The two files as given, and the node certificate with what goes along
+ * with it once check_arrange found where it is.  leaf, extra and cas
+ * borrow from the files (the caller owns cert_file and ca_file).
+ */
+struct check_inputs {
+    STACK_OF(X509) *cert_file; /* every certificate of --cert, in order */
+    STACK_OF(X509) *ca_file;   /* every certificate of --ca, in order */
+    enum check_layout layout;
+    X509 *leaf;                /* the node certificate */
+    int leaf_index;            /* its position (from 1) in its file */
+    STACK_OF(X509) *extra;     /* the others of the leaf's file */
+    STACK_OF(X509) *cas;       /* the trust file (--cert when swapped) */
+};
+
+const char *check_role_name(enum check_role role);
+/* Leaf (no CA:TRUE), intermediate (CA, not self-issued) or root. */
+enum check_role check_cert_role(X509 *x);
+/* Subject and issuer are the same name (and key identifiers agree). */
+int check_is_self_issued(X509 *x);
+/* Key identifiers in hex with colons, "" when the extension is absent. */
+const char *check_ski(X509 *x, char *buf, size_t len);
+const char *check_aki(X509 *x, char *buf, size_t len);
+/* "intermediate, subject '...', issuer '...', SKI ..., AKI ..." */
+void check_cert_summary(X509 *x, char *buf, size_t len);
+
+/*
+ * Find the node certificate (see enum check_layout) and fill leaf, extra
+ * and cas; 0 when cert_file is empty or out of memory.  Release with
+ * check_inputs_release (the files stay the caller's).
+ */
+int check_arrange(struct check_inputs *in);
+void check_inputs_release(struct check_inputs *in);
+
+/*
+ * chain, when the layout is not OK: one FAIL naming what is swapped or
+ * reversed and the fix, then what the chain does the right way round
+ * (verified: check_chain's result on the arranged inputs).
+ */
+void check_layout_result(const struct check_inputs *in,
+                         const struct check_result *verified,
+                         struct check_result *r);
+
 /* ---- check_chain.c ---- */
 
 /*
@@ -93,6 +151,18 @@ int check_ca_load(const char *path, STACK_OF(X509) **cas,
  */
 void check_chain(X509 *leaf, STACK_OF(X509) *extra, STACK_OF(X509) *cas,
                  struct check_result *r);
+/*
+ * The same, handing out the verified chain (leaf first, up-ref'd; free
+ * with sk_X509_pop_free) when it verified, else *verified = NULL.  A
+ * failure names the break: an issuer in neither file, one with the right
+ * name but another key (AKI against SKI), a root only in --cert, a second
+ * certificate in --cert that did not issue the node's.  A chain that
+ * verifies with a certificate of --cert it does not use, or in the wrong
+ * order, is a WARN.
+ */
+void check_chain_verified(X509 *leaf, STACK_OF(X509) *extra,
+                          STACK_OF(X509) *cas, STACK_OF(X509) **verified,
+                          struct check_result *r);
 
 /* ---- check_key.c ---- */
 

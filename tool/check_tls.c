@@ -113,12 +113,54 @@ static void ku_append(struct check_result *r, uint32_t bits)
             check_append(r, "%s%s", n++ ? ", " : "", ku_bits[i].name);
 }
 
+/*
+ * A node certificate that is a CA (basicConstraints CA:TRUE) lets the
+ * node's key issue certificates every cluster peer trusts, for any name:
+ * one node could then impersonate all the others.  Browsers and Go also
+ * refuse a CA certificate as an end entity.  So it fails, whatever its
+ * Key Usage says.
+ */
+static int ca_fail(X509 *cert, struct check_result *r)
+{
+    if (!(X509_get_extension_flags(cert) & EXFLAG_CA))
+        return 0;
+    check_set(r, CHECK_FAIL, "the certificate is a CA certificate "
+              "(basicConstraints CA:TRUE): with it this node's key could "
+              "issue certificates that every cluster peer trusts; reissue it "
+              "as an end-entity certificate (CA:FALSE)");
+    return 1;
+}
+
+/*
+ * The node certificate profile (what hsmkey csr and devcert request):
+ * digitalSignature, plus keyEncipherment for an RSA key, which TLS 1.2's
+ * RSA key exchange needs and cluster node-certificate requirements list.
+ */
+static int rsa_without_encipherment(X509 *cert, uint32_t ku,
+                                    struct check_result *r)
+{
+    EVP_PKEY *pub = X509_get0_pubkey(cert);
+
+    if (pub == NULL || !EVP_PKEY_is_a(pub, "RSA")
+        || (ku & KU_KEY_ENCIPHERMENT))
+        return 0;
+    check_set(r, CHECK_WARN, "keyEncipherment missing on an RSA key: the "
+              "cluster's node certificate profile is digitalSignature and "
+              "keyEncipherment for RSA (peers that negotiate TLS 1.2 RSA "
+              "key exchange refuse it otherwise); reissue from a request "
+              "made by hsmkey csr, which asks for both; it has: ");
+    ku_append(r, ku);
+    return 1;
+}
+
 void check_key_usage(X509 *cert, struct check_result *r)
 {
     uint32_t ku = X509_get_key_usage(cert);
     uint32_t wrong = ku_wrong(ku, X509_get0_pubkey(cert));
 
     r->item = CHECK_KEY_USAGE;
+    if (ca_fail(cert, r))
+        return;
     if (!(X509_get_extension_flags(cert) & EXFLAG_KUSAGE)) {
         check_set(r, CHECK_PASS, "no Key Usage extension: no restriction");
         return;
@@ -136,6 +178,8 @@ void check_key_usage(X509 *cert, struct check_result *r)
         ku_append(r, ku);
         return;
     }
+    if (rsa_without_encipherment(cert, ku, r))
+        return;
     check_set(r, CHECK_PASS, "%s", "");
     ku_append(r, ku);
 }
@@ -230,6 +274,15 @@ static int san_append(X509 *cert, struct check_result *r)
     return dns;
 }
 
+static int is_ip_literal(const char *host)
+{
+    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(host);
+    int is_ip = ip != NULL;
+
+    ASN1_OCTET_STRING_free(ip);
+    return is_ip;
+}
+
 static void host_mismatch(X509 *cert, const char *host,
                           struct check_result *r)
 {
@@ -243,17 +296,9 @@ static void host_mismatch(X509 *cert, const char *host,
     else
         check_append(r, ", subject '%s'", check_name(X509_get_subject_name(
                                               cert), subj, sizeof(subj)));
-    check_append(r, "; reissue with --san DNS:%s or connect by a listed name",
-                 host);
-}
-
-static int is_ip_literal(const char *host)
-{
-    ASN1_OCTET_STRING *ip = a2i_IPADDRESS(host);
-    int is_ip = ip != NULL;
-
-    ASN1_OCTET_STRING_free(ip);
-    return is_ip;
+    /* An address is matched against SAN IP entries only, never DNS. */
+    check_append(r, "; reissue with --san %s:%s or connect by a listed name",
+                 is_ip_literal(host) ? "IP" : "DNS", host);
 }
 
 /* 1 when the certificate has at least one SAN DNS name. */

@@ -4,6 +4,8 @@
  * the token key, runs the items of check.h in SPEC order and prints one
  * line (or JSON object) per item.
  *
+ * --no-login runs only what needs no PIN (see token_items_no_login).
+ *
  * What happens when an input is bad:
  *  - an unreadable or malformed --cert or --ca: the items checked so far are
  *    printed (the failing one says what is wrong with the file), the same
@@ -12,8 +14,8 @@
  *    item runs;
  *  - a key the token cannot give (module, token, login, no such key): every
  *    item that needs only the files still runs and is printed, the key items
- *    FAIL with the reason, the errors go to stderr, exit 3 (2 when it is
- *    the pin source that is unusable).
+ *    FAIL with the reason, the errors go to stderr (and into the JSON),
+ *    exit 3 (2 when it is the pin source that is unusable).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +25,12 @@
 #include <openssl/err.h>
 
 #include "check.h"
+#include "check_report.h"
 #include "commands.h"
 
 const char cmd_check_help[] =
     "usage: hsmkey check --cert CERT.pem --ca CA.pem --key URI|REF.pem\n"
-    "                    [--host FQDN|IP] [--warn-days N]\n"
+    "                    [--host FQDN|IP] [--warn-days N] [--no-login]\n"
     "\n"
     "Check that a node certificate, its CA chain and its token key belong\n"
     "together and will work for mutual TLS.  One line per item:\n"
@@ -36,19 +39,36 @@ const char cmd_check_help[] =
     "  cert            the certificate file parses (PEM, or one DER cert);\n"
     "                  certificates after the first are intermediates\n"
     "  chain           verifies to a root CA in --ca (intermediates from\n"
-    "                  either file)\n"
+    "                  either file); a failure names the break in one line:\n"
+    "                  --cert and --ca swapped, the chain file in reverse\n"
+    "                  order, an issuer in neither file, an issuer with the\n"
+    "                  right name but another key (AKI against SKI), a\n"
+    "                  second certificate in --cert that did not issue the\n"
+    "                  node's; below it, every certificate given (leaf,\n"
+    "                  intermediate or root, subject, issuer, SKI, AKI)\n"
     "  key-match       the token key's public key is the certificate's\n"
     "  key-proof       the token signs a fresh challenge, the certificate's\n"
     "                  key verifies it\n"
     "  eku             serverAuth and clientAuth (to accept and to open\n"
     "                  connections)\n"
-    "  key-usage       digitalSignature; nothing a node should not have\n"
+    "  key-usage       digitalSignature (and keyEncipherment for RSA); not a\n"
+    "                  CA certificate (CA:TRUE fails)\n"
     "  validity        dates; WARN when fewer than --warn-days are left\n"
     "  host            only with --host: the SAN (or, without SAN DNS names,\n"
     "                  the CN) matches\n"
     "  key-protection  the token key is sensitive and not extractable\n"
+    "\n"
     "With --json: {\"ok\": bool, \"items\": [{\"item\", \"status\",\n"
-    "\"detail\"}, ...]}, the same items in the same order.\n"
+    "\"detail\", ...}, ...]}, the same items in the same order, with fields\n"
+    "beside the detail: cert and validity carry not_before, not_after (ISO\n"
+    "8601 UTC) and days_left (whole days, negative once expired); cert also\n"
+    "subject, issuer, san (a list: \"DNS:..\", \"IP:..\"), ski, aki; chain\n"
+    "carries chain (the verified path, leaf first: role, subject, issuer,\n"
+    "ski, aki, not_after; null when it did not verify) and certificates\n"
+    "(every certificate given, with file and index); host carries host and\n"
+    "san.  \"skipped\" lists the items --no-login left out, \"errors\" the\n"
+    "messages of a failure.  Any error, a usage error included, prints\n"
+    "{\"ok\": false, \"exit_code\": N, \"errors\": [...]} when no items can.\n"
     "\n"
     "Options:\n"
     "  --cert FILE      the node certificate (and optionally intermediates)\n"
@@ -56,6 +76,12 @@ const char cmd_check_help[] =
     "  --key URI|FILE   the token key: a pkcs11: URI or a key-reference file\n"
     "  --host NAME      a DNS name or IP address peers use to reach the node\n"
     "  --warn-days N    validity WARN threshold in days (default 30)\n"
+    "  --no-login       for monitoring: no PIN is read and the token is never\n"
+    "                   logged in to (its retry counter is never spent);\n"
+    "                   key-match compares with the token's public key\n"
+    "                   object, else its certificate object (WARN when it\n"
+    "                   shows neither); key-proof and key-protection, which\n"
+    "                   need the private key, are not run\n"
     "\n"
     "Exit codes: 0 no FAIL (WARNs allowed), 1 at least one FAIL, 2 an\n"
     "unreadable or malformed --cert, --ca or --key argument, 3 the token key\n"
@@ -66,6 +92,9 @@ const char cmd_check_help[] =
     "      --key 'pkcs11:token=node1;object=node-key;type=private'\n"
     "  hsmkey check --cert node1.pem --ca ca.pem --key node1-key.pem \\\n"
     "      --host node1.example.com --warn-days 14 --json\n"
+    "  hsmkey check --cert node1.pem --ca ca.pem --key node1-key.pem \\\n"
+    "      --no-login --json | jq '.items[] | select(.item == \"validity\")"
+    " | .days_left'\n"
     "\n" TOOL_GLOBAL_HELP;
 
 #define WARN_DAYS_DEFAULT 30
@@ -73,13 +102,19 @@ const char cmd_check_help[] =
 
 struct check_args {
     const char *cert, *ca, *key, *host, *warn_days;
+    int no_login;
 };
 
 struct check_run {
     struct check_result res[CHECK_ITEM_MAX];
     int ran[CHECK_ITEM_MAX];
-    X509 *leaf;
-    STACK_OF(X509) *extra, *cas;
+    struct check_inputs in;   /* the files; in.leaf is the node's */
+    X509 *leaf;               /* in.leaf */
+    STACK_OF(X509) *verified; /* the chain, when it verified */
+    time_t now;
+    int no_login;
+    char **errors;            /* messages taken off the queue, for JSON */
+    size_t nerrors;
 };
 
 static struct check_result *item(struct check_run *run, enum check_item i)
@@ -107,59 +142,105 @@ static int parse_warn_days(const char *text, int *out)
     return 1;
 }
 
+/* The cert item again when the node certificate is not where it should
+ * be: it describes the certificate the other items judge. */
+static void describe_moved_leaf(struct check_run *run)
+{
+    char subj[256], issuer[256];
+
+    check_set(&run->res[CHECK_CERT], CHECK_PASS, "subject '%s', issuer '%s' "
+              "(the node certificate is #%d of %s: see chain)",
+              check_name(X509_get_subject_name(run->leaf), subj,
+                         sizeof(subj)),
+              check_name(X509_get_issuer_name(run->leaf), issuer,
+                         sizeof(issuer)),
+              run->in.leaf_index,
+              run->in.layout == CHECK_LAYOUT_SWAPPED ? "--ca" : "--cert");
+}
+
 /* cert and the CA file; 0 (with the failing item set and raised) when
  * either cannot be read, which is bad input. */
 static int load_files(struct check_run *run, const struct check_args *a)
 {
     struct check_result *r = item(run, CHECK_CERT);
+    X509 *first = NULL;
 
-    if (check_cert_load(a->cert, &run->leaf, &run->extra, r)) {
+    if (check_cert_load(a->cert, &first, &run->in.cert_file, r)) {
+        /* The whole file, in order: the node certificate may be anywhere. */
+        if (!sk_X509_unshift(run->in.cert_file, first)) {
+            X509_free(first);
+            hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+            return 0;
+        }
         r = item(run, CHECK_CHAIN);
-        if (check_ca_load(a->ca, &run->cas, r))
+        if (check_ca_load(a->ca, &run->in.ca_file, r)) {
+            if (!check_arrange(&run->in)) {
+                hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+                return 0;
+            }
+            run->leaf = run->in.leaf;
+            if (run->in.layout != CHECK_LAYOUT_OK)
+                describe_moved_leaf(run);
+            run->ran[CHECK_CHAIN] = 0;
             return 1;
+        }
+    } else {
+        X509_free(first);
     }
     hsmkey_raise(HSMKEY_R_BAD_INPUT, "check: %s%s", r->item == CHECK_CERT
                  ? "--cert " : "", r->detail);
     return 0;
 }
 
+static void chain_item(struct check_run *run)
+{
+    struct check_result *r = item(run, CHECK_CHAIN), arranged;
+
+    memset(&arranged, 0, sizeof(arranged));
+    check_chain_verified(run->leaf, run->in.extra, run->in.cas,
+                         &run->verified, &arranged);
+    if (run->in.layout == CHECK_LAYOUT_OK)
+        *r = arranged;
+    else
+        check_layout_result(&run->in, &arranged, r);
+}
+
 static void file_items(struct check_run *run, const struct check_args *a,
                        int warn_days)
 {
-    check_chain(run->leaf, run->extra, run->cas, item(run, CHECK_CHAIN));
+    chain_item(run);
     check_eku(run->leaf, item(run, CHECK_EKU));
     check_key_usage(run->leaf, item(run, CHECK_KEY_USAGE));
-    check_validity(run->leaf, time(NULL), warn_days,
+    check_validity(run->leaf, run->now, warn_days,
                    item(run, CHECK_VALIDITY));
     if (a->host != NULL)
         check_host(run->leaf, a->host, item(run, CHECK_HOST));
 }
 
 /*
- * The key items when the token gave no key.  The queued errors are reported
- * here rather than by main, so that the first message (the culprit; the
- * framework drops library noise) is also the items' detail.  Returns the
+ * The errors queued so far, reported here rather than by main: on stderr
+ * as always, and kept for --json ("errors") and for the details of the
+ * items they stop.  Returns the exit code of the first one's class.
+ */
+static int take_errors(struct check_run *run)
+{
+    return tool_errors_collect(stderr, &run->errors, &run->nerrors);
+}
+
+/*
+ * The key items when the token gave no key: each FAILs with the first
+ * message (the culprit; the framework drops library noise).  Returns the
  * exit code of its class: 3 for the token, 2 for e.g. a bad pin source.
  */
-static int key_unreachable(struct check_run *run)
+static int key_unreachable(struct check_run *run,
+                           const enum check_item *items, size_t nitems)
 {
-    static const enum check_item key_items[] = {
-        CHECK_KEY_MATCH, CHECK_KEY_PROOF, CHECK_KEY_PROTECTION
-    };
-    char *text = NULL, why[CHECK_DETAIL_MAX / 2] = "see the messages above";
-    size_t len = 0, i;
-    FILE *mem = open_memstream(&text, &len);
-    int rc = mem != NULL ? tool_errors_report(mem) : TOOL_EXIT_TOKEN;
+    int rc = take_errors(run);
+    const char *why = run->nerrors > 0 ? run->errors[0]
+                                       : "see the messages above";
 
-    if (mem != NULL && fclose(mem) == 0 && text != NULL) {
-        fputs(text, stderr);
-        if (strncmp(text, "hsmkey: ", 8) == 0)
-            snprintf(why, sizeof(why), "%.*s", (int)strcspn(text + 8, "\n"),
-                     text + 8);
-    }
-    free(text);
-    for (i = 0; i < sizeof(key_items) / sizeof(key_items[0]); i++)
-        check_set(item(run, key_items[i]), CHECK_FAIL,
+    for (size_t i = 0; i < nitems; i++)
+        check_set(item(run, items[i]), CHECK_FAIL,
                   "the token key cannot be reached: %s", why);
     return rc;
 }
@@ -191,6 +272,9 @@ static void key_items(struct tool_ctx *ctx, struct check_run *run,
 static int token_items(struct tool_ctx *ctx, struct check_run *run,
                        const char *uri, const char *key_arg)
 {
+    static const enum check_item all[] = {
+        CHECK_KEY_MATCH, CHECK_KEY_PROOF, CHECK_KEY_PROTECTION
+    };
     struct hsmkey_object *obj;
     EVP_PKEY *key = NULL;
     int rc = TOOL_EXIT_OK;
@@ -202,25 +286,63 @@ static int token_items(struct tool_ctx *ctx, struct check_run *run,
     if (key != NULL)
         key_items(ctx, run, obj, key);
     else
-        rc = key_unreachable(run);
+        rc = key_unreachable(run, all, 3);
     EVP_PKEY_free(key);
     hsmkey_object_free(obj);
     return rc;
+}
+
+/*
+ * --no-login: key-match against what the token shows without a PIN (the
+ * public key object, else the certificate object, with the key's label or
+ * id).  key-proof and key-protection need the private key: not run.
+ */
+static int token_items_no_login(struct tool_ctx *ctx, struct check_run *run,
+                                const char *uri)
+{
+    static const enum check_item match[] = { CHECK_KEY_MATCH };
+    struct check_result *r;
+    EVP_PKEY *pub = NULL;
+    char from[256];
+
+    ERR_clear_error();
+    if (!tool_token_public(ctx, uri, &pub, from, sizeof(from)))
+        return key_unreachable(run, match, 1);
+    r = item(run, CHECK_KEY_MATCH);
+    if (pub == NULL) {
+        check_set(r, CHECK_WARN, "not checked: without a login the token "
+                  "shows no public key or certificate object for %s; run "
+                  "check without --no-login", uri);
+        return TOOL_EXIT_OK;
+    }
+    check_key_match(pub, run->leaf, r);
+    check_append(r, " (compared with the token's %s, without a login)",
+                 from);
+    EVP_PKEY_free(pub);
+    return TOOL_EXIT_OK;
 }
 
 static void print_text(const struct check_run *run)
 {
     int i;
 
-    for (i = 0; i < CHECK_ITEM_MAX; i++)
-        if (run->ran[i])
-            printf("%s %s: %s\n", check_status_name(run->res[i].status),
-                   check_item_name(i), run->res[i].detail);
+    for (i = 0; i < CHECK_ITEM_MAX; i++) {
+        if (!run->ran[i])
+            continue;
+        printf("%s %s: %s\n", check_status_name(run->res[i].status),
+               check_item_name(i), run->res[i].detail);
+        /* What was given, so the break named above can be seen. */
+        if (i == CHECK_CHAIN && run->res[i].status != CHECK_PASS
+            && run->leaf != NULL)
+            check_print_certificates(stdout, &run->in);
+    }
 }
 
-static int print_json(const struct check_run *run, int ok)
+static int print_json(const struct check_run *run, const char *host, int ok)
 {
     struct tool_json *j = tool_json_new(stdout);
+    struct check_facts f = { run->leaf, &run->in, run->verified, run->now,
+                             host };
     int i;
 
     if (j == NULL)
@@ -235,26 +357,44 @@ static int print_json(const struct check_run *run, int ok)
         tool_json_string(j, "item", check_item_name(i));
         tool_json_string(j, "status", check_status_name(run->res[i].status));
         tool_json_string(j, "detail", run->res[i].detail);
+        check_json_fields(j, i, &f);
         tool_json_end_object(j);
     }
     tool_json_end_array(j);
+    if (run->no_login) {
+        tool_json_begin_array(j, "skipped");
+        tool_json_string(j, NULL, check_item_name(CHECK_KEY_PROOF));
+        tool_json_string(j, NULL, check_item_name(CHECK_KEY_PROTECTION));
+        tool_json_end_array(j);
+    }
+    if (run->nerrors > 0)
+        tool_json_errors(j, run->errors, run->nerrors);
     tool_json_end_object(j);
     return tool_json_finish(j);
 }
 
 /* Prints the items; TOOL_EXIT_CHECK_FAIL when any FAILed, else OK. */
 static int report(struct tool_ctx *ctx, const struct check_run *run,
-                  int complete)
+                  const char *host, int complete)
 {
     int i, failed = !complete;
 
     for (i = 0; i < CHECK_ITEM_MAX; i++)
         failed |= run->ran[i] && run->res[i].status == CHECK_FAIL;
     if (ctx->json)
-        print_json(run, !failed);
+        print_json(run, host, !failed);
     else
         print_text(run);
     return failed ? TOOL_EXIT_CHECK_FAIL : TOOL_EXIT_OK;
+}
+
+static void run_free(struct check_run *run)
+{
+    check_inputs_release(&run->in);
+    sk_X509_pop_free(run->in.cert_file, X509_free);
+    sk_X509_pop_free(run->in.ca_file, X509_free);
+    sk_X509_pop_free(run->verified, X509_free);
+    tool_errors_free(run->errors, run->nerrors);
 }
 
 static int check_run(struct tool_ctx *ctx, const struct check_args *a,
@@ -264,19 +404,21 @@ static int check_run(struct tool_ctx *ctx, const struct check_args *a,
     int rc, key_rc;
 
     memset(&run, 0, sizeof(run));
+    run.now = time(NULL);
+    run.no_login = a->no_login;
     if (!load_files(&run, a)) {
-        report(ctx, &run, 0);
-        rc = TOOL_EXIT_RAISED;
+        /* Bad input (exit 2): the items so far say which file. */
+        rc = take_errors(&run);
+        report(ctx, &run, a->host, 0);
     } else {
         file_items(&run, a, warn_days);
-        key_rc = token_items(ctx, &run, uri, a->key);
-        rc = report(ctx, &run, key_rc == TOOL_EXIT_OK);
+        key_rc = a->no_login ? token_items_no_login(ctx, &run, uri)
+                             : token_items(ctx, &run, uri, a->key);
+        rc = report(ctx, &run, a->host, key_rc == TOOL_EXIT_OK);
         if (key_rc != TOOL_EXIT_OK)
             rc = key_rc;
     }
-    X509_free(run.leaf);
-    sk_X509_pop_free(run.extra, X509_free);
-    sk_X509_pop_free(run.cas, X509_free);
+    run_free(&run);
     return rc;
 }
 
@@ -286,7 +428,8 @@ int cmd_check(struct tool_ctx *ctx, int argc, char **argv)
     const struct tool_opt opts[] = {
         { "cert", &a.cert, NULL }, { "ca", &a.ca, NULL },
         { "key", &a.key, NULL },   { "host", &a.host, NULL },
-        { "warn-days", &a.warn_days, NULL }, { NULL, NULL, NULL },
+        { "warn-days", &a.warn_days, NULL },
+        { "no-login", NULL, &a.no_login }, { NULL, NULL, NULL },
     };
     int warn_days, rc;
     char *uri;

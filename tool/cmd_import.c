@@ -16,7 +16,7 @@
 const char cmd_import_help[] =
     "usage: hsmkey import --token LABEL --label NAME --key KEY.pem\n"
     "                     [--passin file:PATH|env:VAR] [--id HEX]\n"
-    "                     [--out REF.pem] [--force]\n"
+    "                     [--out REF.pem] [--force [--yes]]\n"
     "\n"
     "Move an existing private key into the token. It is created with\n"
     "CKA_SENSITIVE true and CKA_EXTRACTABLE false, so it cannot be read\n"
@@ -33,7 +33,9 @@ const char cmd_import_help[] =
     "                 or env:VAR; else asked without echo on a terminal\n"
     "  --id HEX       CKA_ID; default: the SHA-1 of the public key\n"
     "  --out REF.pem  also write a key-reference file for the new key\n"
-    "  --force        replace keys that have the same label or id\n"
+    "  --force        replace keys that have the same label or id: they are\n"
+    "                 shown and, once confirmed, destroyed\n"
+    "  --yes          with --force: do not ask (scripts)\n"
     "\n"
     "Examples:\n"
     "  hsmkey import --token node1 --label node-key --key node.key \\\n"
@@ -130,9 +132,28 @@ static int passin_check(const char *passin)
     return 0;
 }
 
+/* --force: what the import replaces, by label and by the id it will
+ * have (given, or the SHA-1 of the public key), shown and confirmed. */
+static int confirm(struct tool_ctx *ctx, struct hsmkey_token *tok,
+                   EVP_PKEY *key, const struct hsmkey_newkey *nk, int yes)
+{
+    struct hsmkey_newkey with_id = *nk;
+    unsigned char sha1[20];
+
+    if (!nk->force)
+        return 1;
+    if (with_id.id == NULL) {
+        if (!hsmkey_pubkey_id(key, sha1))
+            return 0;
+        with_id.id = sha1;
+        with_id.idlen = sizeof(sha1);
+    }
+    return tool_confirm_replace(ctx, tok, &with_id, yes);
+}
+
 static int import(struct tool_ctx *ctx, const char *token, EVP_PKEY *key,
                   const struct hsmkey_newkey *nk, const char *out,
-                  const char *path)
+                  const char *path, int yes)
 {
     struct hsmkey_token *tok = tool_token(ctx, token);
     struct hsmkey_object *obj = NULL;
@@ -140,6 +161,7 @@ static int import(struct tool_ctx *ctx, const char *token, EVP_PKEY *key,
     int ok;
 
     if (tok == NULL || !tool_login(ctx, tok)
+        || !confirm(ctx, tok, key, nk, yes)
         || (obj = hsmkey_import(tok, key, nk, &replaced)) == NULL)
         return 0;
     ok = tool_newkey_report(ctx, obj, "imported", out, replaced);
@@ -154,12 +176,13 @@ int cmd_import(struct tool_ctx *ctx, int argc, char **argv)
 {
     const char *token = NULL, *label = NULL, *path = NULL, *passin = NULL,
                *id = NULL, *out = NULL;
-    int force = 0, ok;
+    int force = 0, yes = 0, ok;
     const struct tool_opt opts[] = {
         { "token", &token, NULL }, { "label", &label, NULL },
         { "key", &path, NULL },    { "passin", &passin, NULL },
         { "id", &id, NULL },       { "out", &out, NULL },
-        { "force", NULL, &force }, { NULL },
+        { "force", NULL, &force }, { "yes", NULL, &yes },
+        { NULL },
     };
     struct hsmkey_newkey nk = { 0 };
     unsigned char idbuf[64];
@@ -178,7 +201,7 @@ int cmd_import(struct tool_ctx *ctx, int argc, char **argv)
     nk.id = id != NULL ? idbuf : NULL;
     nk.idlen = id != NULL ? idlen : 0;
     nk.force = force;
-    ok = import(ctx, token, key, &nk, out, path);
+    ok = import(ctx, token, key, &nk, out, path, yes);
     EVP_PKEY_free(key);
     return ok ? TOOL_EXIT_OK : TOOL_EXIT_RAISED;
 }

@@ -9,7 +9,7 @@
 
 const char cmd_keygen_help[] =
     "usage: hsmkey keygen --token LABEL --label NAME --type TYPE [--id HEX]\n"
-    "                     [--out REF.pem] [--force]\n"
+    "                     [--out REF.pem] [--force [--yes]]\n"
     "\n"
     "Generate a key pair on the token. The private key is created with\n"
     "CKA_TOKEN, CKA_PRIVATE and CKA_SENSITIVE true and CKA_EXTRACTABLE false:\n"
@@ -24,10 +24,16 @@ const char cmd_keygen_help[] =
     "                 CKM_EC_EDWARDS_KEY_PAIR_GEN)\n"
     "  --id HEX       CKA_ID; default: the SHA-1 of the public key, as in a\n"
     "                 certificate's Subject Key Identifier\n"
-    "  --out REF.pem  also write a key-reference file for the new key\n"
-    "  --force        replace keys that have the same label or id (they are\n"
-    "                 destroyed once the new pair exists); without it an\n"
-    "                 existing label or id is refused\n"
+    "  --out REF.pem  also write a key-reference file for the new key (it\n"
+    "                 names the token by label, see hsmkey keyref --help)\n"
+    "  --force        replace keys that have the same label or id: they are\n"
+    "                 shown and, once confirmed, destroyed when the new pair\n"
+    "                 exists; the servers using them stop working.  Without\n"
+    "                 it an existing label or id is refused: to rotate a\n"
+    "                 key, generate the new one under a new label\n"
+    "                 (docs/ROTATION.md)\n"
+    "  --yes          with --force: do not ask (scripts); without a terminal\n"
+    "                 --force does nothing unless --yes is given\n"
     "\n"
     "Usage flags: sign; RSA keys also decrypt and EC keys derive (ECDH)\n"
     "where the token allows it (the account on stderr says when it did\n"
@@ -42,7 +48,7 @@ const char cmd_keygen_help[] =
 
 static int generate(struct tool_ctx *ctx, const char *token,
                     const struct hsmkey_keyspec *spec,
-                    const struct hsmkey_newkey *nk, const char *out)
+                    const struct hsmkey_newkey *nk, const char *out, int yes)
 {
     struct hsmkey_token *tok = tool_token(ctx, token);
     struct hsmkey_object *obj = NULL;
@@ -50,6 +56,7 @@ static int generate(struct tool_ctx *ctx, const char *token,
     int ok;
 
     if (tok == NULL || !tool_login(ctx, tok)
+        || (nk->force && !tool_confirm_replace(ctx, tok, nk, yes))
         || (obj = hsmkey_keygen(tok, spec, nk, &replaced)) == NULL)
         return 0;
     ok = tool_newkey_report(ctx, obj, "generated", out, replaced);
@@ -61,12 +68,12 @@ int cmd_keygen(struct tool_ctx *ctx, int argc, char **argv)
 {
     const char *token = NULL, *label = NULL, *type = NULL, *id = NULL,
                *out = NULL;
-    int force = 0;
+    int force = 0, yes = 0;
     const struct tool_opt opts[] = {
         { "token", &token, NULL }, { "label", &label, NULL },
         { "type", &type, NULL },   { "id", &id, NULL },
         { "out", &out, NULL },     { "force", NULL, &force },
-        { NULL },
+        { "yes", NULL, &yes },     { NULL },
     };
     struct hsmkey_keyspec spec;
     struct hsmkey_newkey nk = { 0 };
@@ -85,6 +92,6 @@ int cmd_keygen(struct tool_ctx *ctx, int argc, char **argv)
     nk.id = id != NULL ? idbuf : NULL;
     nk.idlen = id != NULL ? idlen : 0;
     nk.force = force;
-    return generate(ctx, token, &spec, &nk, out) ? TOOL_EXIT_OK
-                                                 : TOOL_EXIT_RAISED;
+    return generate(ctx, token, &spec, &nk, out, yes) ? TOOL_EXIT_OK
+                                                      : TOOL_EXIT_RAISED;
 }

@@ -18,7 +18,9 @@ const char cmd_keys_help[] =
     "List the private keys, public keys and certificates on a token.\n"
     "Private keys are listed after logging in (PIN from --pin-source,\n"
     "HSMKEY_PIN_SOURCE or a prompt on a terminal); without a PIN, what is\n"
-    "visible is listed and a note says private keys need one.\n"
+    "visible is listed and a note on stderr says private keys need one;\n"
+    "--json then ends with a row {\"class\": \"private\", \"hidden\": true,\n"
+    "\"note\": \"...\"} (its other keys null) saying so.\n"
     "\n"
     "Options:\n"
     "  --token LABEL   the token (see hsmkey tokens)\n"
@@ -32,7 +34,12 @@ const char cmd_keys_help[] =
     "  SIZE         RSA modulus bits, or the curve (P-256, Ed25519 ...)\n"
     "  SENSITIVE    private keys: yes when the token never reveals it\n"
     "  EXTRACTABLE  private keys: yes when it may leave the token wrapped\n"
-    "  URI          the pkcs11: URI of the object (use it as --key)\n"
+    "  URI          the pkcs11: URI of the object (use it as --key); it\n"
+    "               names the token by label, manufacturer, model and\n"
+    "               serial: a key-reference file made from it follows the\n"
+    "               label only (see hsmkey keyref --help)\n"
+    "  (--json only) hidden: false, note: null; true and a note on the row\n"
+    "               that stands for private keys not listed without a PIN\n"
     "\n"
     "Examples:\n"
     "  hsmkey keys --token node1 --pin-source file:/etc/hsmkey/node.pin\n"
@@ -40,12 +47,19 @@ const char cmd_keys_help[] =
     "\"private\") | .uri'\n"
     "\n" TOOL_GLOBAL_HELP;
 
+/*
+ * HIDDEN and NOTE are JSON-only: a script reads there that a class of
+ * objects could not be listed (the text says it on stderr).
+ */
 static const struct tool_column columns[] = {
-    { "LABEL", TOOL_COL_STR },      { "CLASS", TOOL_COL_STR },
-    { "ID", TOOL_COL_STR },         { "TYPE", TOOL_COL_STR },
-    { "SIZE", TOOL_COL_STR },       { "SENSITIVE", TOOL_COL_BOOL },
-    { "EXTRACTABLE", TOOL_COL_BOOL }, { "URI", TOOL_COL_STR },
+    { "LABEL", TOOL_COL_STR, 0 },      { "CLASS", TOOL_COL_STR, 0 },
+    { "ID", TOOL_COL_STR, 0 },         { "TYPE", TOOL_COL_STR, 0 },
+    { "SIZE", TOOL_COL_STR, 0 },       { "SENSITIVE", TOOL_COL_BOOL, 0 },
+    { "EXTRACTABLE", TOOL_COL_BOOL, 0 }, { "URI", TOOL_COL_STR, 0 },
+    { "HIDDEN", TOOL_COL_BOOL, 1 },    { "NOTE", TOOL_COL_STR, 1 },
 };
+
+#define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
 static const CK_OBJECT_CLASS classes[] = { CKO_PRIVATE_KEY, CKO_PUBLIC_KEY,
                                            CKO_CERTIFICATE };
@@ -82,7 +96,7 @@ static int add_object(struct tool_table *t, struct hsmkey_object *obj)
     char type[16], size[32], *label, *hex = tool_hex(id, id ? idlen : 0);
     char *uri = hsmkey_object_uri(obj);
     int priv = hsmkey_object_class(obj) == CKO_PRIVATE_KEY, ok = 0;
-    const char *row[8];
+    const char *row[NCOLUMNS] = { NULL };
 
     label = OPENSSL_strndup(lab ? lab : "", lab ? lablen : 0);
     hsmkey_object_keyinfo(obj, type, sizeof(type), size, sizeof(size));
@@ -97,6 +111,7 @@ static int add_object(struct tool_table *t, struct hsmkey_object *obj)
                                                                   : "no")
                   : NULL;
     row[7] = uri;
+    row[8] = "no";
     if (label != NULL && hex != NULL && uri != NULL)
         ok = tool_table_add(t, row);
     OPENSSL_free(label);
@@ -129,24 +144,36 @@ static int find_class(struct tool_ctx *ctx, P11KitUri *uri,
     return 1;
 }
 
+/* The note (stderr) and, for JSON, the row that says the token's private
+ * keys could not be listed without a PIN. */
+static int note_hidden(struct tool_ctx *ctx, struct hsmkey_token *tok,
+                       struct tool_table *t)
+{
+    char note[160];
+    const char *row[NCOLUMNS] = { NULL, "private", NULL, NULL, NULL, NULL,
+                                  NULL, NULL, "yes", note };
+
+    snprintf(note, sizeof(note), "private keys are not listed: token '%s' "
+             "needs a PIN (--pin-source or HSMKEY_PIN_SOURCE)",
+             hsmkey_token_label(tok));
+    fprintf(stderr, "hsmkey: note: %s\n", note);
+    return !ctx->json || tool_table_add(t, row);
+}
+
 static int list(struct tool_ctx *ctx, struct hsmkey_token *tok,
-                struct hsmkey_object ***all, size_t *n)
+                struct hsmkey_object ***all, size_t *n, int *skip_private)
 {
     P11KitUri *uri = p11_kit_uri_new();
-    int skip_private, ok = 0;
+    int ok = 0;
 
     if (uri == NULL) {
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return 0;
     }
     *p11_kit_uri_get_token_info(uri) = *hsmkey_token_info(tok);
-    skip_private = (hsmkey_token_info(tok)->flags & CKF_LOGIN_REQUIRED)
-                   && !tool_pin_available(ctx);
-    if (skip_private)
-        fprintf(stderr, "hsmkey: note: private keys are not listed: token "
-                "'%s' needs a PIN (--pin-source or HSMKEY_PIN_SOURCE)\n",
-                hsmkey_token_label(tok));
-    ok = (skip_private || find_class(ctx, uri, CKO_PRIVATE_KEY, all, n))
+    *skip_private = (hsmkey_token_info(tok)->flags & CKF_LOGIN_REQUIRED)
+                    && !tool_pin_available(ctx);
+    ok = (*skip_private || find_class(ctx, uri, CKO_PRIVATE_KEY, all, n))
          && find_class(ctx, uri, CKO_PUBLIC_KEY, all, n)
          && find_class(ctx, uri, CKO_CERTIFICATE, all, n);
     p11_kit_uri_free(uri);
@@ -161,19 +188,21 @@ int cmd_keys(struct tool_ctx *ctx, int argc, char **argv)
     struct hsmkey_token *tok;
     struct tool_table *t = NULL;
     size_t n = 0;
-    int rc = TOOL_EXIT_RAISED;
+    int rc = TOOL_EXIT_RAISED, hidden = 0;
 
     if (!tool_opts_parse(ctx->cmd, argc, argv, opts)
         || !tool_opt_required(ctx->cmd, "token", label)
         || (tok = tool_token(ctx, label)) == NULL
-        || !list(ctx, tok, &all, &n)
-        || (t = tool_table_new(columns, 8)) == NULL)
+        || !list(ctx, tok, &all, &n, &hidden)
+        || (t = tool_table_new(columns, NCOLUMNS)) == NULL)
         goto done;
     if (n > 1)
         qsort(all, n, sizeof(*all), by_label);
     for (size_t i = 0; i < n; i++)
         if (!add_object(t, all[i]))
             goto done;
+    if (hidden && !note_hidden(ctx, tok, t))
+        goto done;
     if (tool_table_print(t, stdout, ctx->json))
         rc = TOOL_EXIT_OK;
 done:

@@ -17,6 +17,9 @@ int cmd_keyref(struct tool_ctx *ctx, int argc, char **argv);
 int cmd_check(struct tool_ctx *ctx, int argc, char **argv);
 int cmd_devcert(struct tool_ctx *ctx, int argc, char **argv);
 int cmd_config(struct tool_ctx *ctx, int argc, char **argv);
+int cmd_init_token(struct tool_ctx *ctx, int argc, char **argv);
+int cmd_set_pin(struct tool_ctx *ctx, int argc, char **argv);
+int cmd_delete(struct tool_ctx *ctx, int argc, char **argv);
 
 extern const char cmd_tokens_help[];
 extern const char cmd_keys_help[];
@@ -27,5 +30,8 @@ extern const char cmd_keyref_help[];
 extern const char cmd_check_help[];
 extern const char cmd_devcert_help[];
 extern const char cmd_config_help[];
+extern const char cmd_init_token_help[];
+extern const char cmd_set_pin_help[];
+extern const char cmd_delete_help[];
 
 #endif

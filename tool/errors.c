@@ -10,6 +10,7 @@
  * print the same way: "hsmkey: <message>".
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
 
@@ -69,6 +70,13 @@ static int is_hsmkey(unsigned long e)
 
     return ERR_GET_LIB(e) == tool_err_lib()
            || (lib != NULL && strcmp(lib, "hsmkey") == 0);
+}
+
+int tool_errors_ours_queued(void)
+{
+    unsigned long e = ERR_peek_last_error();
+
+    return e != 0 && is_hsmkey(e);
 }
 
 struct queued {
@@ -139,4 +147,82 @@ int tool_errors_report(FILE *out)
     if (code != 0)
         return code;
     return n > 0 ? TOOL_EXIT_USAGE : TOOL_EXIT_TOKEN;
+}
+
+/* The lines of text, without their "hsmkey: " prefix. */
+static char **split_lines(const char *text, size_t *n)
+{
+    char **lines = NULL, **grown;
+    const char *p = text;
+
+    *n = 0;
+    while (p != NULL && *p != '\0') {
+        size_t len = strcspn(p, "\n");
+        const char *line = strncmp(p, "hsmkey: ", 8) == 0 && len >= 8
+                               ? p + 8 : p;
+
+        if ((grown = OPENSSL_realloc(lines, (*n + 1) * sizeof(*lines)))
+            == NULL)
+            break;
+        lines = grown;
+        if ((lines[*n] = OPENSSL_strndup(line, len - (line - p))) == NULL)
+            break;
+        (*n)++;
+        p += len + (p[len] == '\n');
+    }
+    return lines;
+}
+
+int tool_errors_collect(FILE *out, char ***msgs, size_t *n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    int rc;
+
+    *msgs = NULL;
+    *n = 0;
+    if (mem == NULL)
+        return tool_errors_report(out);
+    rc = tool_errors_report(mem);
+    if (fclose(mem) == 0 && text != NULL) {
+        fputs(text, out);
+        *msgs = split_lines(text, n);
+    }
+    free(text);
+    return rc;
+}
+
+void tool_errors_free(char **msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        OPENSSL_free(msgs[i]);
+    OPENSSL_free(msgs);
+}
+
+void tool_json_errors(struct tool_json *j, char **msgs, size_t n)
+{
+    tool_json_begin_array(j, "errors");
+    for (size_t i = 0; i < n; i++)
+        tool_json_string(j, NULL, msgs[i]);
+    tool_json_end_array(j);
+}
+
+int tool_errors_report_json(FILE *err, FILE *out)
+{
+    char **msgs;
+    size_t n;
+    int rc = tool_errors_collect(err, &msgs, &n);
+    struct tool_json *j = tool_json_new(out);
+
+    if (j != NULL) {
+        tool_json_begin_object(j, NULL);
+        tool_json_bool(j, "ok", 0);
+        tool_json_int(j, "exit_code", rc);
+        tool_json_errors(j, msgs, n);
+        tool_json_end_object(j);
+        tool_json_finish(j);
+    }
+    tool_errors_free(msgs, n);
+    return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "hsmkey/keyref.h"
 #include "tool.h"
+#include "x509util.h"
 
 /* A URI from the command line or a file: well-formed and without a PIN. */
 static int uri_check(const char *uri, const char *where)
@@ -46,6 +47,8 @@ char *tool_key_uri(const char *arg)
     }
     uri = hsmkey_keyref_read_bio(in, arg);
     BIO_free(in);
+    if (uri == NULL)
+        tool_key_file_hint(arg);
     if (uri != NULL && !uri_check(uri, arg)) {
         OPENSSL_free(uri);
         uri = NULL;
@@ -169,7 +172,9 @@ static EVP_PKEY *store_load(OSSL_LIB_CTX *libctx, const char *uri,
         OSSL_STORE_INFO_free(info);
     }
     OSSL_STORE_close(store);
-    if (key == NULL)
+    /* After the provider said why (a refused PIN, say), "no private key"
+     * would only mislead. */
+    if (key == NULL && !tool_errors_ours_queued())
         hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no private key at %s", shown);
     return key;
 }
@@ -193,21 +198,9 @@ EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg)
 
 int tool_write_keyref(const char *path, const char *uri)
 {
-    BIO *out = BIO_new_file(path, "w");
-    int ok;
+    BIO *out = tool_x509_out_open(path, 0644);
 
-    if (out == NULL) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                     strerror(errno));
-        return 0;
-    }
-    ok = hsmkey_keyref_write_bio(out, uri);
-    if (BIO_free(out) != 1 || !ok) {
-        if (ok)
-            hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                         strerror(errno));
-        remove(path);
-        return 0;
-    }
-    return 1;
+    return out != NULL
+           && tool_x509_out_close(out, path,
+                                  hsmkey_keyref_write_bio(out, uri));
 }

@@ -4,6 +4,7 @@
  * --pin-source or HSMKEY_PIN_SOURCE, else asked on the terminal without
  * echo (once per run), never from a plain argument.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
@@ -119,4 +120,56 @@ struct hsmkey_pin *tool_pin_prompt(const char *token_label, void *arg)
         return NULL;
     return hsmkey_pin_from_bytes(hsmkey_pin_data(ctx->pin),
                                  hsmkey_pin_len(ctx->pin));
+}
+
+/* Asked twice: a PIN typed wrong once would lock the token out later. */
+static struct hsmkey_pin *ask_new(const char *what, const char *label)
+{
+    char prompt[160];
+    struct hsmkey_pin *pin, *again;
+    int same;
+
+    snprintf(prompt, sizeof(prompt), "New %s for token '%.64s': ", what,
+             label);
+    if ((pin = tool_ask_secret(prompt)) == NULL)
+        return NULL;
+    snprintf(prompt, sizeof(prompt), "Repeat the new %s for token '%.64s': ",
+             what, label);
+    if ((again = tool_ask_secret(prompt)) == NULL) {
+        hsmkey_pin_free(pin);
+        return NULL;
+    }
+    same = hsmkey_pin_len(pin) == hsmkey_pin_len(again)
+           && CRYPTO_memcmp(hsmkey_pin_data(pin), hsmkey_pin_data(again),
+                            hsmkey_pin_len(pin)) == 0;
+    hsmkey_pin_free(again);
+    if (!same) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "the two entries of the new %s "
+                     "differ: nothing changed", what);
+        hsmkey_pin_free(pin);
+        return NULL;
+    }
+    return pin;
+}
+
+struct hsmkey_pin *tool_pin_get(const struct tool_ctx *ctx,
+                                const char *source, const char *option,
+                                const char *what, const char *label,
+                                int is_new)
+{
+    char prompt[160];
+
+    if (source != NULL)
+        return hsmkey_pin_resolve(source);
+    if (!ctx->interactive) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s: the %s: give --%s "
+                     "file:PATH|env:VAR (there is no terminal to ask on)",
+                     ctx->cmd, what, option);
+        return NULL;
+    }
+    if (is_new)
+        return ask_new(what, label);
+    snprintf(prompt, sizeof(prompt), "%s for token '%.64s': ", what, label);
+    prompt[0] = (char)toupper((unsigned char)prompt[0]);
+    return tool_ask_secret(prompt);
 }

@@ -16,6 +16,11 @@
 static const struct tool_cmd commands[] = {
     { "tokens", cmd_tokens, TOOL_NEEDS_CORE,
       "list slots and tokens", cmd_tokens_help },
+    { "init-token", cmd_init_token, TOOL_NEEDS_CORE,
+      "initialize a token: label, SO PIN and user PIN", cmd_init_token_help },
+    { "set-pin", cmd_set_pin, TOOL_NEEDS_CORE,
+      "change the user PIN, or reset it as the security officer",
+      cmd_set_pin_help },
     { "keys", cmd_keys, TOOL_NEEDS_CORE,
       "list the keys on a token", cmd_keys_help },
     { "keygen", cmd_keygen, TOOL_NEEDS_CORE,
@@ -24,8 +29,12 @@ static const struct tool_cmd commands[] = {
       "move an on-disk private key into a token", cmd_import_help },
     { "csr", cmd_csr, TOOL_NEEDS_PROVIDER,
       "make a PKCS#10 request signed by a token key", cmd_csr_help },
+    { "delete", cmd_delete, TOOL_NEEDS_CORE,
+      "delete a key pair and its certificates from a token",
+      cmd_delete_help },
     { "keyref", cmd_keyref, 0,
-      "write a key-reference file for a pkcs11: URI", cmd_keyref_help },
+      "write (or --show) a key-reference file for a pkcs11: URI",
+      cmd_keyref_help },
     { "check", cmd_check, TOOL_NEEDS_CORE | TOOL_NEEDS_PROVIDER,
       "check that certificate, CA chain and token key belong together",
       cmd_check_help },
@@ -43,7 +52,7 @@ static void usage(FILE *out)
           "              [--pin-source file:PATH|env:VAR] [--json] COMMAND "
           "[OPTIONS]\n\ncommands:\n", out);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-11s %s\n", commands[i].name, commands[i].summary);
     fputs("\n" TOOL_GLOBAL_HELP "\n"
           "Run 'hsmkey COMMAND --help' for a command's options and "
           "examples.\n", out);
@@ -127,7 +136,8 @@ int main(int argc, char **argv)
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
     rc = dispatch(&ctx, argc, argv);
     if (rc == TOOL_EXIT_RAISED)
-        rc = tool_errors_report(stderr);
+        rc = ctx.json ? tool_errors_report_json(stderr, stdout)
+                      : tool_errors_report(stderr);
     tool_teardown(&ctx);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fputs("hsmkey: cannot write the output\n", stderr);

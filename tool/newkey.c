@@ -60,13 +60,25 @@ static int print(struct tool_ctx *ctx, const struct hsmkey_object *obj,
             usage_note(obj),
             replaced ? "; the keys it replaces are destroyed" : "");
     if (row[4] != NULL)
-        fprintf(stderr, "key reference written to %s\n", row[4]);
+        fprintf(stderr, "key reference written to %s (by the token's "
+                "label, see hsmkey keyref --help)\n", row[4]);
     if (!ctx->json)
         return printf("%s\n", row[3]) > 0;
     t = tool_table_new(columns, 6);
     ok = t != NULL && tool_table_add(t, row)
          && tool_table_print_record(t, stdout, 1);
     tool_table_free(t);
+    return ok;
+}
+
+/* The key-reference file names the token by label (portable.c). */
+static int write_ref(const char *out, const char *uri)
+{
+    char dropped[128], *kept = tool_portable_uri(uri, dropped,
+                                                 sizeof(dropped));
+    int ok = kept != NULL && tool_write_keyref(out, kept);
+
+    OPENSSL_free(kept);
     return ok;
 }
 
@@ -85,7 +97,7 @@ int tool_newkey_report(struct tool_ctx *ctx, const struct hsmkey_object *obj,
     type_name(obj, type, sizeof(type));
     snprintf(nrep, sizeof(nrep), "%zu", replaced);
     if (hex != NULL && uri != NULL && label != NULL
-        && (out == NULL || tool_write_keyref(out, uri)))
+        && (out == NULL || write_ref(out, uri)))
         ok = print(ctx, obj, row, verb, replaced);
     OPENSSL_free(hex);
     OPENSSL_free(uri);

@@ -140,10 +140,22 @@ static void print_cell(FILE *out, const char *v, size_t width, int last)
         fprintf(out, "%-*s  ", (int)width, v);
 }
 
+/* The text columns: JSON-only ones left out; *last is the last shown. */
+static size_t text_columns(const struct tool_table *t, size_t *last)
+{
+    size_t nc = t->ncols < 32 ? t->ncols : 32;
+
+    *last = 0;
+    for (size_t c = 0; c < nc; c++)
+        if (!t->cols[c].json_only)
+            *last = c;
+    return nc;
+}
+
 static void print_text(const struct tool_table *t, FILE *out)
 {
-    size_t width[32] = { 0 };
-    size_t nc = t->ncols < 32 ? t->ncols : 32;
+    size_t width[32] = { 0 }, last;
+    size_t nc = text_columns(t, &last);
 
     for (size_t c = 0; c < nc; c++) {
         width[c] = strlen(t->cols[c].name);
@@ -152,10 +164,12 @@ static void print_text(const struct tool_table *t, FILE *out)
                 width[c] = strlen(text_cell(t, r, c));
     }
     for (size_t c = 0; c < nc; c++)
-        print_cell(out, t->cols[c].name, width[c], c + 1 == nc);
+        if (!t->cols[c].json_only)
+            print_cell(out, t->cols[c].name, width[c], c == last);
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; c < nc; c++)
-            print_cell(out, text_cell(t, r, c), width[c], c + 1 == nc);
+            if (!t->cols[c].json_only)
+                print_cell(out, text_cell(t, r, c), width[c], c == last);
 }
 
 int tool_table_print(const struct tool_table *t, FILE *out, int json)
@@ -177,6 +191,8 @@ int tool_table_print_record(const struct tool_table *t, FILE *out, int json)
     if (json)
         return print_json(t, out, 1);
     for (size_t c = 0; c < t->ncols; c++) {
+        if (t->cols[c].json_only)
+            continue;
         json_key(t->cols[c].name, key, sizeof(key));
         fprintf(out, "%s: %s\n", key, text_cell(t, 0, c));
     }

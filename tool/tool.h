@@ -147,6 +147,7 @@ enum tool_coltype { TOOL_COL_STR, TOOL_COL_BOOL, TOOL_COL_INT };
 struct tool_column {
     const char *name; /* upper case, e.g. "LABEL" */
     enum tool_coltype type;
+    int json_only;    /* a key of the JSON objects, not a text column */
 };
 struct tool_table;
 struct tool_table *tool_table_new(const struct tool_column *cols,
@@ -172,6 +173,23 @@ char *tool_hex(const unsigned char *data, size_t len);
  * 2 when only OpenSSL errors were queued, 3 when none was.
  */
 int tool_errors_report(FILE *out);
+/*
+ * The same, and the messages kept (without "hsmkey: ") for a JSON report:
+ * *msgs holds *n strings, freed with tool_errors_free.
+ */
+int tool_errors_collect(FILE *out, char ***msgs, size_t *n);
+void tool_errors_free(char **msgs, size_t n);
+/* "errors": [messages] into an open JSON object. */
+void tool_json_errors(struct tool_json *j, char **msgs, size_t n);
+/*
+ * Under --json: the messages on err as always, and on out the object
+ * {"ok": false, "exit_code": N, "errors": [...]}, so a script that reads
+ * stdout learns why (a usage error included).  Returns the exit code.
+ */
+int tool_errors_report_json(FILE *err, FILE *out);
+/* 1 when the newest queued error is hsmkey's (it already named the
+ * culprit: a caller adds no vaguer one on top). */
+int tool_errors_ours_queued(void);
 /* The exit code a reason's class maps to (the one mapping). */
 int tool_exit_for_reason(int reason);
 /* The OpenSSL error library code the CLI raises its errors with. */
@@ -211,6 +229,15 @@ char *tool_key_uri(const char *arg);
 struct hsmkey_object *tool_find_one(struct tool_ctx *ctx, const char *uri,
                                     CK_OBJECT_CLASS cls);
 /*
+ * The public half of the key uri names, as the token shows it without a
+ * login: its public key object (same label or id, whatever type= says),
+ * else its certificate object.  *pub NULL when the token shows neither;
+ * what describes where it came from ("public key object 'k' (id 01)").
+ * 0 + raise when the token cannot be asked or the URI names several.
+ */
+int tool_token_public(struct tool_ctx *ctx, const char *uri, EVP_PKEY **pub,
+                      char *what, size_t len);
+/*
  * The token's private key as an EVP_PKEY of ctx->libctx (the hsmkey
  * provider, through OSSL_STORE): arg is a URI or a key-reference file.  A
  * PIN typed at the prompt travels only inside the in-memory URI.
@@ -228,7 +255,78 @@ int tool_newkey_report(struct tool_ctx *ctx, const struct hsmkey_object *obj,
 /* Ask for a secret on the terminal without echo; NULL + raise. */
 struct hsmkey_pin *tool_ask_secret(const char *prompt);
 
-/* Write a key-reference file for uri (mode 0644, replaced if present). */
+/*
+ * A PIN for what ("SO PIN", "user PIN", "current user PIN") of token
+ * label: read from source (file:PATH or env:VAR) when given, else asked on
+ * the terminal without echo (a new one twice, and the two must match),
+ * else an error naming --option.  Never from argv.
+ */
+struct hsmkey_pin *tool_pin_get(const struct tool_ctx *ctx,
+                                const char *source, const char *option,
+                                const char *what, const char *label,
+                                int is_new);
+
+/* ---- objects around a key (objects.c) ---- */
+
+/* A set of found objects, each held by a reference; start zeroed. */
+struct tool_objects {
+    struct hsmkey_object **v;
+    size_t n;
+};
+
+/*
+ * Add to set the objects of class cls on token tok (that token only) whose
+ * attribute type equals value; an object already in set is not added
+ * twice.  Private keys log in.  0 + raise.
+ */
+int tool_objects_find(struct tool_ctx *ctx, struct hsmkey_token *tok,
+                      CK_OBJECT_CLASS cls, CK_ATTRIBUTE_TYPE type,
+                      const void *value, size_t len,
+                      struct tool_objects *set);
+int tool_objects_add(struct tool_objects *set, struct hsmkey_object *obj);
+void tool_objects_free(struct tool_objects *set);
+/* One line each: "  private key: token 'n1', object 'k' (id 01), ec P-256"
+ * (a certificate also with its subject and end date). */
+void tool_objects_describe(FILE *out, const struct tool_objects *set);
+
+struct hsmkey_newkey;
+/*
+ * keygen/import --force: the keys of tok that nk's label or id would
+ * replace (nk->id NULL: by label only), shown on stderr and confirmed
+ * (tool_confirm).  1 when there are none, or it may go ahead.
+ */
+int tool_confirm_replace(struct tool_ctx *ctx, struct hsmkey_token *tok,
+                         const struct hsmkey_newkey *nk, int yes);
+
+/*
+ * Before something that destroys: yes (--yes) goes ahead; on a terminal
+ * the question is asked on stderr and "y" or "yes" goes ahead; otherwise,
+ * or on any other answer, raise "<cmd>: nothing done ..." and return 0.
+ */
+int tool_confirm(const struct tool_ctx *ctx, int yes, const char *question);
+
+/*
+ * path was given as --key but holds no key reference: when it is an
+ * on-disk private key or a certificate (PEM or DER), replace the queued
+ * errors with one that says so and what to do.  Nothing when it is
+ * neither.
+ */
+void tool_key_file_hint(const char *path);
+
+/*
+ * The URI a key-reference file keeps (portable.c): the token by label,
+ * the key by label, id and type; serial, model, manufacturer, slot and
+ * library attributes left out (listed in dropped, "" when none) so the
+ * file survives a token replacement.  A URI without a token label is kept
+ * as it is.  OPENSSL_free the result; NULL + raise.
+ */
+char *tool_portable_uri(const char *uri, char *dropped, size_t len);
+
+/*
+ * Write a key-reference file for uri (mode 0644, or the mode of the file
+ * it replaces): written beside it and renamed over it, so a program that
+ * reads it meanwhile sees the old file or the new one, never half.
+ */
 int tool_write_keyref(const char *path, const char *uri);
 
 #endif

@@ -4,12 +4,9 @@
  * requests (see x509util.h).
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -19,41 +16,73 @@
 
 /* ---- subject ---- */
 
-/* The next '/'-separated part of *p, '\'-escapes resolved in place. */
-static char *next_part(char **p)
+/*
+ * The next part of *p up to an unescaped sep, '\'-escapes resolved in
+ * place; NULL at the end.  In the printed form (sep ',') a value in double
+ * quotes may hold the separator: openssl prints O="Example, Inc.".
+ */
+static char *next_part(char **p, char sep)
 {
     char *start = *p, *out = *p, *in = *p;
+    int quoted = 0;
 
     if (*in == '\0')
         return NULL;
-    for (; *in != '\0' && *in != '/'; in++) {
-        if (*in == '\\' && in[1] != '\0')
+    for (; *in != '\0' && (*in != sep || quoted); in++) {
+        if (*in == '\\' && in[1] != '\0') {
             in++;
+        } else if (*in == '"' && sep == ',') {
+            quoted = !quoted;
+            continue;
+        }
         *out++ = *in;
     }
-    *p = *in == '/' ? in + 1 : in;
+    *p = *in == sep ? in + 1 : in;
     *out = '\0';
     return start;
 }
 
-static int add_part(X509_NAME *name, const char *opt, char *part)
+/* Blanks around a type or value of the printed form ("CN = a, O = b"). */
+static char *trim(char *s)
 {
-    char *eq = strchr(part, '=');
+    char *end = s + strlen(s);
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    *end = '\0';
+    return s;
+}
+
+static int add_part(X509_NAME *name, const char *opt, char *part, int comma)
+{
+    char *eq = strchr(part, '='), *type = part, *value;
     unsigned long e;
 
-    if (eq == NULL || eq == part || eq[1] == '\0') {
+    if (eq != NULL) {
+        *eq = '\0';
+        value = eq + 1;
+        if (comma) {
+            type = trim(type);
+            value = trim(value);
+        }
+    }
+    if (eq == NULL || *type == '\0' || *value == '\0') {
+        if (eq != NULL)
+            *eq = '=';
         hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s: '%s' is not TYPE=value "
-                     "(e.g. /CN=node1.example.com/O=Example)", opt, part);
+                     "(e.g. /CN=node1.example.com/O=Example or "
+                     "'CN=node1.example.com, O=Example')", opt, part);
         return 0;
     }
-    *eq = '\0';
-    if (X509_NAME_add_entry_by_txt(name, part, MBSTRING_UTF8,
-                                   (const unsigned char *)eq + 1, -1, -1, 0))
+    if (X509_NAME_add_entry_by_txt(name, type, MBSTRING_UTF8,
+                                   (const unsigned char *)value, -1, -1, 0))
         return 1;
     e = ERR_peek_last_error();
     ERR_clear_error();
     hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s: cannot use %s='%s': %s", opt,
-                 part, eq + 1,
+                 type, value,
                  ERR_GET_REASON(e) == X509_R_INVALID_FIELD_NAME
                      ? "unknown attribute type (CN, O, OU, L, ST, C, ...)"
                      : ERR_reason_error_string(e) ? ERR_reason_error_string(e)
@@ -61,23 +90,31 @@ static int add_part(X509_NAME *name, const char *opt, char *part)
     return 0;
 }
 
+/*
+ * Two spellings, in the order given: OpenSSL's -subj form
+ * "/CN=a/O=b" ('\' escapes '/'), and the form hsmkey and openssl print,
+ * "CN=a, O=b" ('\' escapes ','), so a subject copied from `hsmkey check`
+ * or `openssl x509 -subject` is taken as it is.
+ */
 X509_NAME *tool_x509_name(const char *opt, const char *text)
 {
     X509_NAME *name = X509_NAME_new();
     char *copy = OPENSSL_strdup(text), *p, *part;
+    int comma;
 
     if (name == NULL || copy == NULL) {
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         goto err;
     }
-    if (copy[0] != '/') {
+    comma = copy[0] != '/';
+    if (comma && strchr(copy, '=') == NULL) {
         hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s '%s': expected the "
-                     "/CN=name/O=org form", opt, text);
+                     "/CN=name/O=org or 'CN=name, O=org' form", opt, text);
         goto err;
     }
-    p = copy + 1;
-    while ((part = next_part(&p)) != NULL)
-        if (*part != '\0' && !add_part(name, opt, part))
+    p = comma ? copy : copy + 1;
+    while ((part = next_part(&p, comma ? ',' : '/')) != NULL)
+        if (*trim(part) != '\0' && !add_part(name, opt, part, comma))
             goto err;
     if (X509_NAME_entry_count(name) == 0) {
         hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s '%s': no attribute in it",
@@ -105,37 +142,6 @@ char *tool_x509_name_text(const X509_NAME *name)
         out = OPENSSL_strndup(data, (size_t)n);
     BIO_free(mem);
     return out;
-}
-
-/* ---- output files ---- */
-
-BIO *tool_x509_out_open(const char *path, int mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    BIO *out = f != NULL ? BIO_new_fp(f, BIO_CLOSE) : NULL;
-
-    if (out == NULL) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                     strerror(errno));
-        if (f != NULL)
-            fclose(f);
-        else if (fd >= 0)
-            close(fd);
-    }
-    return out;
-}
-
-int tool_x509_out_close(BIO *out, const char *path, int ok)
-{
-    ok = ok && BIO_flush(out) == 1;
-    BIO_free(out); /* fclose: a late write error shows in ok above */
-    if (!ok) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                     errno ? strerror(errno) : "write failed");
-        remove(path);
-    }
-    return ok;
 }
 
 /* ---- subjectAltName ---- */
@@ -242,6 +248,61 @@ static int eku_list_ok(const char *v)
     return v[-1] != ',';
 }
 
+/* The purposes people mean; OpenSSL's names are case-sensitive. */
+static const char *const eku_names[] = {
+    "serverAuth", "clientAuth", "codeSigning", "emailProtection",
+    "timeStamping", "OCSPSigning", "ipsecIKE", "anyExtendedKeyUsage",
+};
+
+/* One entry of an EKU list that OpenSSL does not know: named, with the
+ * spelling it probably meant. */
+static int eku_entry_ok(const char *entry, size_t len)
+{
+    char buf[64];
+    ASN1_OBJECT *obj;
+    size_t i;
+
+    snprintf(buf, sizeof(buf), "%.*s", (int)len, entry);
+    if ((obj = OBJ_txt2obj(buf, 0)) != NULL) {
+        ASN1_OBJECT_free(obj);
+        return 1;
+    }
+    ERR_clear_error();
+    for (i = 0; i < sizeof(eku_names) / sizeof(eku_names[0]); i++)
+        if (strcasecmp(buf, eku_names[i]) == 0)
+            break;
+    if (i < sizeof(eku_names) / sizeof(eku_names[0]))
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "--eku: '%s' is not an Extended "
+                     "Key Usage name: did you mean %s? (names are "
+                     "case-sensitive)", buf, eku_names[i]);
+    else
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "--eku: '%s' is not an Extended "
+                     "Key Usage name or OID (serverAuth, clientAuth, "
+                     "codeSigning, emailProtection, ... or 1.3.6.1.5.5.7.3.1)",
+                     buf);
+    return 0;
+}
+
+/* The list's form, then each entry. */
+static int eku_check(const char *eku)
+{
+    const char *p = eku;
+
+    if (!eku_list_ok(eku)) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "--eku '%s': not a list of "
+                     "names or OIDs (e.g. serverAuth,clientAuth)", eku);
+        return 0;
+    }
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+
+        if (!eku_entry_ok(p, n))
+            return 0;
+        p += n + (p[n] == ',');
+    }
+    return 1;
+}
+
 int tool_x509_node_exts(STACK_OF(X509_EXTENSION) **exts, const EVP_PKEY *pub,
                         const char *san, const char *eku)
 {
@@ -257,11 +318,8 @@ int tool_x509_node_exts(STACK_OF(X509_EXTENSION) **exts, const EVP_PKEY *pub,
         return 0;
     if (eku == NULL)
         eku = TOOL_X509_DEFAULT_EKU;
-    if (strcmp(eku, "none") != 0 && !eku_list_ok(eku)) {
-        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "--eku '%s': not a list of "
-                     "names or OIDs (e.g. serverAuth,clientAuth)", eku);
+    if (strcmp(eku, "none") != 0 && !eku_check(eku))
         return 0;
-    }
     if (strcmp(eku, "none") != 0
         && !push_conf(exts, NID_ext_key_usage, eku, "--eku"))
         return 0;

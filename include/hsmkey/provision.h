@@ -3,7 +3,8 @@
  * provision.h - putting keys on a token and describing what is there: key
  * generation and import (the hsmkey CLI's keygen / import), the slot list
  * including slots without an initialized token, and a key object's type
- * and size for listings.
+ * and size for listings; setting a token up, its PINs, and deleting
+ * objects (init-token, set-pin, delete).
  *
  * Private keys are always created CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE and
  * CKA_SIGN true, CKA_EXTRACTABLE false, with a public key object beside them
@@ -95,5 +96,41 @@ struct hsmkey_slot {
 
 int hsmkey_core_slots(struct hsmkey_core *core, struct hsmkey_slot **slots,
                       size_t *count);
+
+/* ---- token administration (token_admin.c) ---- */
+
+/*
+ * Initialize the token in slot: C_InitToken with so_pin and label (1 to 32
+ * bytes), then as the security officer C_InitPIN with user_pin.  A token
+ * already initialized there loses every object: the caller asks first.
+ * Both PINs are checked against the token's length limits before anything
+ * is changed.  Afterwards the core's token list is scanned again (a token
+ * may change slot id once initialized).
+ */
+int hsmkey_token_init(struct hsmkey_core *core, CK_SLOT_ID slot,
+                      const char *label, const struct hsmkey_pin *so_pin,
+                      const struct hsmkey_pin *user_pin);
+
+/* Change the user PIN (C_SetPIN with the current one, not logged in). */
+int hsmkey_token_set_pin(struct hsmkey_token *tok,
+                         const struct hsmkey_pin *old_pin,
+                         const struct hsmkey_pin *new_pin);
+
+/*
+ * Set the user PIN as the security officer (C_Login CKU_SO, C_InitPIN):
+ * also what unlocks a user PIN the token locked after too many tries.
+ */
+int hsmkey_token_reset_pin(struct hsmkey_token *tok,
+                           const struct hsmkey_pin *so_pin,
+                           const struct hsmkey_pin *new_pin);
+
+/* ---- deleting (destroy.c) ---- */
+
+/*
+ * C_DestroyObject on the token object obj stands for (found again by class,
+ * key type, CKA_ID and CKA_LABEL: exactly one must match); a private key
+ * needs the token logged in.  Cached searches are invalidated.
+ */
+int hsmkey_object_destroy(struct hsmkey_object *obj);
 
 #endif

@@ -432,6 +432,71 @@ void hsmkey_core_raise_skipped(struct hsmkey_core *core)
     hsmkey_gate_unshare(&core->gate);
 }
 
+/* A module's answer for slot, under the gate closed; 0 + raise. */
+static CK_FUNCTION_LIST *module_of(struct hsmkey_core *core, CK_SLOT_ID slot)
+{
+    CK_FUNCTION_LIST *found = NULL;
+    struct hsmkey_fence fence;
+    size_t matches = 0;
+    CK_SLOT_INFO si;
+
+    hsmkey_fence_begin(&fence);
+    for (size_t i = 0; i < hsmkey_modules_count(core->mods); i++) {
+        CK_FUNCTION_LIST *fn = hsmkey_modules_get(core->mods, i);
+
+        if (fn->C_GetSlotInfo(slot, &si) == CKR_OK) {
+            found = fn;
+            matches++;
+        }
+    }
+    hsmkey_fence_end(&fence);
+    if (matches == 0)
+        hsmkey_raise(HSMKEY_R_TOKEN_NOT_FOUND, "no slot %lu (module: %s; "
+                     "see hsmkey tokens)", (unsigned long)slot,
+                     hsmkey_core_module_name(core));
+    else if (matches > 1)
+        hsmkey_raise(HSMKEY_R_AMBIGUOUS, "slot %lu exists in %zu modules: "
+                     "name one with --module", (unsigned long)slot, matches);
+    return matches == 1 ? found : NULL;
+}
+
+/*
+ * Work that changes what the token in slot is (C_InitToken): as lifecycle
+ * work, with the gate closed; the sessions of a token known there are
+ * closed first (the module refuses with one open), and the slots are
+ * scanned again after (an initialized token may change slot id).
+ */
+int hsmkey_core_slot_work(struct hsmkey_core *core, CK_SLOT_ID slot,
+                          int (*work)(CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
+                                      void *arg),
+                          void *arg)
+{
+    CK_FUNCTION_LIST *fn;
+    int ok = 0;
+
+    if (!hsmkey_core_ensure(core))
+        return 0;
+    hsmkey_gate_close(&core->gate);
+    if ((fn = module_of(core, slot)) != NULL) {
+        for (size_t i = 0; i < core->ntokens; i++)
+            if (hsmkey_token_present(core->tokens[i]) > 0
+                && hsmkey_token_fn(core->tokens[i]) == fn
+                && hsmkey_token_slot_now(core->tokens[i]) == slot)
+                hsmkey_token_reset(core->tokens[i], 1, 0);
+        ok = work(fn, slot, arg);
+        atomic_fetch_add(&core->changes, 1);
+        ok = scan(core) && ok;
+    }
+    hsmkey_gate_reopen(&core->gate);
+    return ok;
+}
+
+/* Objects were created or destroyed by hand: cached searches go. */
+void hsmkey_core_forget_searches(struct hsmkey_core *core)
+{
+    atomic_fetch_add(&core->changes, 1);
+}
+
 /* Tokens inserted since the last look. */
 int hsmkey_core_rescan(struct hsmkey_core *core)
 {

@@ -260,6 +260,11 @@ int hsmkey_core_ensure(struct hsmkey_core *core);
 int hsmkey_core_recover(struct hsmkey_core *core, struct hsmkey_token *tok,
                         unsigned long epoch);
 int hsmkey_core_rescan(struct hsmkey_core *core);
+int hsmkey_core_slot_work(struct hsmkey_core *core, CK_SLOT_ID slot,
+                          int (*work)(CK_FUNCTION_LIST *fn, CK_SLOT_ID slot,
+                                      void *arg),
+                          void *arg);
+void hsmkey_core_forget_searches(struct hsmkey_core *core);
 /* Name the modules that were skipped at start (an error each). */
 void hsmkey_core_raise_skipped(struct hsmkey_core *core);
 struct hsmkey_gate *hsmkey_core_gate(struct hsmkey_core *core);

@@ -156,11 +156,11 @@ int hsmkey_work_run(struct hsmkey_work *w)
         /* A private key after the token started over (a fork, a restart,
          * a recovery just now): log in again first. */
         if (needs_login(w) && !hsmkey_token_login(w->tok, NULL)) {
-            rv = HSMKEY_CKR_RAISED;
-            break;
+            rv = HSMKEY_CKR_RAISED; /* recovered from when the token is lost */
+        } else {
+            rv = attempt(w);
+            hsmkey_token_note(w->tok, rv);
         }
-        rv = attempt(w);
-        hsmkey_token_note(w->tok, rv);
         if (rv == CKR_OK)
             break;
         loss = loss_of(w, rv);

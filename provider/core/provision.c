@@ -95,8 +95,9 @@ static int find_keys(struct prov_job *job, CK_ATTRIBUTE_TYPE type,
         OPENSSL_free(found);
         if (n > 0 && !job->nk->force) {
             hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "token '%s' already has a %s "
-                         "key with %s: choose another, or --force to "
-                         "replace it", hsmkey_token_label(job->tok),
+                         "key with %s: choose another (a new label is how a "
+                         "key is rotated), or --force to destroy that key, "
+                         "which the servers using it need", hsmkey_token_label(job->tok),
                          c == 0 ? "private" : "public", what);
             return 0;
         }

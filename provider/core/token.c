@@ -558,8 +558,11 @@ static CK_RV login_call(struct hsmkey_token *tok, CK_USER_TYPE user,
                                   hsmkey_pin_len(pin));
     }
     hsmkey_call_end(tok->gate, &fence);
+    if (hsmkey_ckr_loss(rv) == HSMKEY_LOST_TOKEN)
+        hsmkey_token_mark_lost(tok); /* the runner looks for it again */
     hsmkey_pool_release(tok->pool, s,
                         hsmkey_ckr_loss(rv) == HSMKEY_LOST_SESSION
+                                || hsmkey_ckr_loss(rv) == HSMKEY_LOST_TOKEN
                             ? HSMKEY_RELEASE_LOST : HSMKEY_RELEASE_KEEP);
     return rv;
 }

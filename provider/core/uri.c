@@ -63,6 +63,32 @@ static int refuse_name(const char *what, const char *name, size_t n)
     return 0;
 }
 
+/*
+ * A known attribute on the wrong side of '?': say where it goes rather
+ * than calling it unknown.  A PIN in the path is the common case, and a
+ * pin-source keeps it out of the URI altogether.  1 when it recognized
+ * the attribute and raised; 0 leaves the message to the caller.
+ */
+static int misplaced(char sep, const char *name, size_t n)
+{
+    int pin = n == 9 && strncasecmp(name, "pin-value", 9) == 0;
+
+    if (sep == ';' && in_list(query_attrs, name, n))
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: '%.*s' is a query "
+                     "attribute: it goes after '?', not among the ';' path "
+                     "attributes (pkcs11:token=T;object=K?%.*s=...)%s",
+                     (int)n, name, (int)n, name,
+                     pin ? "; better still, keep the PIN out of the URI with "
+                           "a pin-source (file:PATH)" : "");
+    else if (sep == '&' && in_list(path_attrs, name, n))
+        hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: '%.*s' is a path "
+                     "attribute: it goes before '?', separated by ';' "
+                     "(pkcs11:token=T;%.*s=...)", (int)n, name, (int)n, name);
+    else
+        return 0;
+    return 1;
+}
+
 static int refuse_type(const char *value, size_t n)
 {
     if (echoable(value, n))
@@ -125,8 +151,11 @@ static int check_part(const char *part, size_t len, char sep,
                          "(\"%c%c\" or a missing name)", what, sep, sep);
             return 0;
         }
-        if (!in_list(known, p, n))
-            return refuse_name(what, p, n);
+        if (!in_list(known, p, n)) {
+            if (!misplaced(sep, p, n))
+                refuse_name(what, p, n);
+            return 0;
+        }
         if (eq != NULL && n == 4 && strncasecmp(p, "type", 4) == 0
             && !in_list(object_types, eq + 1, next - eq - 1))
             return refuse_type(eq + 1, next - eq - 1);

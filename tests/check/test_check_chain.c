@@ -25,6 +25,8 @@ static time_t now;
 static char dir[] = "/tmp/hsmkey-test-check.XXXXXX";
 static EVP_PKEY *root_key, *inter_key, *other_key, *leaf_key;
 static X509 *root, *inter, *other_root, *twin_root, *leaf, *leaf_i;
+/* The same name as inter, another key; a second issuing CA under root. */
+static X509 *twin_inter, *inter2, *leaf_2;
 
 static X509 *make(const char *cn, int ca, long nb, long na, EVP_PKEY *key,
                   X509 *issuer, EVP_PKEY *issuer_key)
@@ -55,6 +57,11 @@ static int group_setup(void **state)
                      other_key);
     leaf = make("node1", 0, -FX_DAY, YEAR, leaf_key, root, root_key);
     leaf_i = make("node1", 0, -FX_DAY, YEAR, leaf_key, inter, inter_key);
+    twin_inter = make("test intermediate", 1, -FX_DAY, YEAR, other_key, root,
+                      root_key);
+    inter2 = make("issuing CA 2", 1, -FX_DAY, YEAR, other_key, root,
+                  root_key);
+    leaf_2 = make("node1", 0, -FX_DAY, YEAR, leaf_key, inter2, other_key);
     return 0;
 }
 
@@ -69,6 +76,9 @@ static int group_teardown(void **state)
     X509_free(twin_root);
     X509_free(leaf);
     X509_free(leaf_i);
+    X509_free(twin_inter);
+    X509_free(inter2);
+    X509_free(leaf_2);
     EVP_PKEY_free(root_key);
     EVP_PKEY_free(inter_key);
     EVP_PKEY_free(other_key);
@@ -186,22 +196,180 @@ static void test_check_chain_failures(void **state)
     X509 *fake = make("fake", 0, -FX_DAY, YEAR, other_key, leaf, leaf_key);
 
     (void)state;
-    chain_case(leaf_i, fx_stack(NULL), fx_stack(root, NULL), CHECK_FAIL,
-               "unable to get local issuer certificate at 'CN=node1' "
-               "(issuer 'CN=test intermediate') — is the intermediate CA "
-               "missing");
     chain_case(leaf, fx_stack(NULL), fx_stack(other_root, NULL), CHECK_FAIL,
-               "is --ca the wrong CA?");
-    chain_case(leaf, fx_stack(NULL), fx_stack(twin_root, NULL), CHECK_FAIL,
-               "wrong CA");
+               "the node certificate's issuer 'CN=test root', AKI ");
     chain_case(leaf_i, fx_stack(NULL), fx_stack(inter, NULL), CHECK_FAIL,
                "--ca holds no root (self-signed) certificate");
     chain_case(root, fx_stack(NULL), fx_stack(other_root, NULL), CHECK_FAIL,
                "self-signed");
-    /* A node certificate posing as an intermediate. */
+    /* A node certificate posing as an intermediate: OpenSSL's reason. */
     chain_case(fake, fx_stack(leaf, NULL), fx_stack(root, NULL), CHECK_FAIL,
                "not marked as a CA");
     X509_free(fake);
+}
+
+/* Each break named in one line, with the fix. */
+static void test_check_chain_diagnosis(void **state)
+{
+    char ski[CHECK_KEYID_MAX], aki[CHECK_KEYID_MAX], want[400];
+
+    (void)state;
+    /* Root-only CA file: the intermediate is missing. */
+    chain_case(leaf_i, fx_stack(NULL), fx_stack(root, NULL), CHECK_FAIL,
+               "the node certificate's issuer 'CN=test intermediate', AKI ");
+    chain_case(leaf_i, fx_stack(NULL), fx_stack(root, NULL), CHECK_FAIL,
+               "is in neither file, and --ca holds only the root 'CN=test "
+               "root': if 'CN=test intermediate' is an intermediate CA under "
+               "it, append its certificate to --cert after the node "
+               "certificate");
+    /* A re-made root of the same name: AKI against SKI. */
+    snprintf(want, sizeof(want), "the root 'CN=test root' (--ca #1) has the "
+             "name of the issuer of 'CN=node1' but another key (that "
+             "certificate's AKI is %s, this one's SKI is %s)",
+             check_aki(leaf, aki, sizeof(aki)),
+             check_ski(twin_root, ski, sizeof(ski)));
+    chain_case(leaf, fx_stack(NULL), fx_stack(twin_root, NULL), CHECK_FAIL,
+               want);
+    /* The wrong same-named intermediate, in either file. */
+    chain_case(leaf_i, fx_stack(twin_inter, NULL), fx_stack(root, NULL),
+               CHECK_FAIL, "the intermediate 'CN=test intermediate' (--cert "
+               "#2) has the name of the issuer of 'CN=node1' but another key");
+    chain_case(leaf_i, fx_stack(NULL), fx_stack(root, twin_inter, NULL),
+               CHECK_FAIL, "(--ca #2) has the name of the issuer");
+    chain_case(leaf_i, fx_stack(NULL), fx_stack(root, twin_inter, NULL),
+               CHECK_FAIL, "another CA with the same name (re-made, or from "
+               "another root); use the CA certificate that issued "
+               "'CN=node1'");
+    /* A second certificate in --cert that issued nothing here. */
+    chain_case(leaf_i, fx_stack(inter2, NULL), fx_stack(root, NULL),
+               CHECK_FAIL, "--cert #2 ('CN=issuing CA 2') is not the issuer "
+               "of the node certificate, which was issued by 'CN=test "
+               "intermediate', AKI ");
+    /* A certificate from a second issuing CA. */
+    chain_case(leaf_2, fx_stack(NULL), fx_stack(root, inter, NULL),
+               CHECK_FAIL, "the node certificate was issued by 'CN=issuing "
+               "CA 2', AKI ");
+    chain_case(leaf_2, fx_stack(NULL), fx_stack(root, inter, NULL),
+               CHECK_FAIL, "which is in neither file; --ca holds 'CN=test "
+               "root', 'CN=test intermediate': a certificate from another "
+               "issuing CA?");
+    /* A path that ends outside --ca. */
+    chain_case(leaf_i, fx_stack(inter, NULL), fx_stack(other_root, NULL),
+               CHECK_FAIL, "the chain ends at 'CN=test intermediate' (--cert "
+               "#2): its issuer 'CN=test root' is not in --ca, which holds "
+               "'CN=other root': is --ca the wrong CA?");
+    chain_case(leaf_i, fx_stack(inter, root, NULL),
+               fx_stack(other_root, NULL), CHECK_FAIL,
+               "the chain leads to the root 'CN=test root', which is in "
+               "--cert but not in --ca");
+}
+
+/* A chain that verifies, with certificates of --cert it does not use. */
+static void test_check_chain_unused_certificates(void **state)
+{
+    (void)state;
+    chain_case(leaf, fx_stack(other_root, NULL), fx_stack(root, NULL),
+               CHECK_WARN, "verified to root 'CN=test root' of --ca; but "
+               "--cert #2 ('CN=other root') is not part of the node's chain: "
+               "servers send it to every peer; remove it");
+    chain_case(leaf_i, fx_stack(root, inter, NULL), fx_stack(root, NULL),
+               CHECK_WARN, "--cert is out of order: #2 ('CN=test root')");
+    chain_case(leaf_i, fx_stack(inter, root, NULL), fx_stack(root, NULL),
+               CHECK_PASS, "through 'CN=test intermediate'");
+}
+
+static void test_check_chain_verified_path(void **state)
+{
+    STACK_OF(X509) *extra = fx_stack(inter, NULL), *cas = fx_stack(root, NULL);
+    STACK_OF(X509) *others = fx_stack(other_root, NULL), *chain = NULL;
+    struct check_result r;
+
+    (void)state;
+    check_chain_verified(leaf_i, extra, cas, &chain, &r);
+    assert_int_equal(r.status, CHECK_PASS);
+    assert_int_equal(sk_X509_num(chain), 3);
+    assert_int_equal(X509_cmp(sk_X509_value(chain, 0), leaf_i), 0);
+    assert_int_equal(X509_cmp(sk_X509_value(chain, 2), root), 0);
+    sk_X509_pop_free(chain, X509_free);
+    check_chain_verified(leaf_i, extra, others, &chain, &r);
+    assert_int_equal(r.status, CHECK_FAIL);
+    assert_null(chain);
+    fx_stack_free(extra);
+    fx_stack_free(cas);
+    fx_stack_free(others);
+}
+
+/* ---- where the node certificate is ---- */
+
+static void layout_case(STACK_OF(X509) *cert_file, STACK_OF(X509) *ca_file,
+                        enum check_layout want, X509 *want_leaf, int index,
+                        enum check_status st, const char *needle)
+{
+    struct check_inputs in = { cert_file, ca_file, 0, NULL, 0, NULL, NULL };
+    struct check_result arranged, r;
+
+    assert_int_equal(check_arrange(&in), 1);
+    assert_int_equal(in.layout, want);
+    assert_int_equal(X509_cmp(in.leaf, want_leaf), 0);
+    assert_int_equal(in.leaf_index, index);
+    check_chain(in.leaf, in.extra, in.cas, &arranged);
+    if (in.layout == CHECK_LAYOUT_OK)
+        r = arranged;
+    else
+        check_layout_result(&in, &arranged, &r);
+    check_inputs_release(&in);
+    fx_stack_free(cert_file);
+    fx_stack_free(ca_file);
+    assert_result(r, st, needle);
+}
+
+static void test_check_layout(void **state)
+{
+    (void)state;
+    layout_case(fx_stack(leaf_i, inter, NULL), fx_stack(root, NULL),
+                CHECK_LAYOUT_OK, leaf_i, 1, CHECK_PASS, "verified");
+    /* --cert and --ca swapped: one FAIL, and what then happens. */
+    layout_case(fx_stack(root, NULL), fx_stack(leaf, NULL),
+                CHECK_LAYOUT_SWAPPED, leaf, 1, CHECK_FAIL,
+                "--cert and --ca are swapped: --cert holds the CA "
+                "certificate 'CN=test root' (root) and --ca the node "
+                "certificate 'CN=node1': give the node's certificate file "
+                "as --cert and the CA file as --ca; then the chain verified "
+                "to root 'CN=test root' of --ca");
+    layout_case(fx_stack(root, NULL), fx_stack(leaf_i, inter, NULL),
+                CHECK_LAYOUT_SWAPPED, leaf_i, 1, CHECK_FAIL,
+                "through 'CN=test intermediate'");
+    /* The chain file in reverse order. */
+    layout_case(fx_stack(root, inter, leaf_i, NULL), fx_stack(root, NULL),
+                CHECK_LAYOUT_REVERSED, leaf_i, 3, CHECK_FAIL,
+                "the node certificate 'CN=node1' is #3 of 3 in --cert, after "
+                "the CA certificate 'CN=test root': the file is in reverse "
+                "order");
+    layout_case(fx_stack(inter, leaf_i, NULL), fx_stack(other_root, NULL),
+                CHECK_LAYOUT_REVERSED, leaf_i, 2, CHECK_FAIL,
+                "; even then: the chain ends at 'CN=test intermediate'");
+    /* No node certificate anywhere: the first of --cert, as servers do. */
+    layout_case(fx_stack(inter, NULL), fx_stack(root, NULL), CHECK_LAYOUT_OK,
+                inter, 1, CHECK_PASS, "verified");
+}
+
+static void test_check_cert_roles(void **state)
+{
+    char line[1024], ski[CHECK_KEYID_MAX];
+
+    (void)state;
+    assert_int_equal(check_cert_role(leaf), CHECK_ROLE_LEAF);
+    assert_int_equal(check_cert_role(inter), CHECK_ROLE_INTERMEDIATE);
+    assert_int_equal(check_cert_role(root), CHECK_ROLE_ROOT);
+    assert_string_equal(check_role_name(CHECK_ROLE_INTERMEDIATE),
+                        "intermediate");
+    check_cert_summary(inter, line, sizeof(line));
+    check_ski(inter, ski, sizeof(ski));
+    assert_int_equal(strlen(ski), 59); /* 20 bytes as XX:XX:... */
+    assert_non_null(strstr(line, "intermediate, subject 'CN=test "
+                                 "intermediate', issuer 'CN=test root', "
+                                 "SKI "));
+    assert_non_null(strstr(line, ski));
 }
 
 static void test_check_chain_dates(void **state)
@@ -301,6 +469,11 @@ int main(void)
         cmocka_unit_test(test_check_cert_load_bad_files),
         cmocka_unit_test(test_check_chain_direct_and_intermediates),
         cmocka_unit_test(test_check_chain_failures),
+        cmocka_unit_test(test_check_chain_diagnosis),
+        cmocka_unit_test(test_check_chain_unused_certificates),
+        cmocka_unit_test(test_check_chain_verified_path),
+        cmocka_unit_test(test_check_layout),
+        cmocka_unit_test(test_check_cert_roles),
         cmocka_unit_test(test_check_chain_dates),
         cmocka_unit_test(test_check_key_match),
         cmocka_unit_test(test_check_key_proof),

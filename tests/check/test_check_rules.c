@@ -162,6 +162,30 @@ static void test_check_key_usage(void **state)
             "should not carry keyCertSign");
     ku_case(rsa_key, "critical,keyEncipherment", CHECK_FAIL,
             "digitalSignature missing");
+    /* RSA without keyEncipherment: the node profile names it. */
+    ku_case(rsa_key, DS, CHECK_WARN, "keyEncipherment missing on an RSA "
+            "key: the cluster's node certificate profile is "
+            "digitalSignature and keyEncipherment for RSA");
+    ku_case(rsa_key, DS, CHECK_WARN, "it has: digitalSignature");
+    /* No Key Usage at all restricts nothing: no warning. */
+    ku_case(rsa_key, NULL, CHECK_PASS, "no Key Usage extension");
+}
+
+/* A node certificate that is a CA fails, whatever its Key Usage says. */
+static void test_check_key_usage_ca_node(void **state)
+{
+    struct fx_cert_opts o = { "n", NULL, BOTH, NULL, 1, -FX_DAY,
+                              365 * FX_DAY };
+    X509 *c = fx_cert(&o, now, ec_key, ca, ca_key);
+    struct check_result r;
+
+    (void)state;
+    check_key_usage(c, &r);
+    assert_result(r, CHECK_FAIL, "is a CA certificate (basicConstraints "
+                  "CA:TRUE): with it this node's key could issue "
+                  "certificates that every cluster peer trusts");
+    assert_result(r, CHECK_FAIL, "end-entity certificate (CA:FALSE)");
+    X509_free(c);
 }
 
 /* ---- validity ---- */
@@ -244,6 +268,12 @@ static void test_check_host(void **state)
               "SAN DNS:node1.example.com, DNS:*.nodes.example.com, "
               "IP Address:10.1.2.3");
     host_case("node1", san, "10.1.2.4", CHECK_FAIL, "matches none");
+    /* An address needs a SAN IP entry: the hint says IP:, not DNS:. */
+    host_case("node1", san, "10.1.2.4", CHECK_FAIL,
+              "reissue with --san IP:10.1.2.4 or connect by a listed name");
+    host_case("node1", san, "fd00::9", CHECK_FAIL, "--san IP:fd00::9");
+    host_case("node1", san, "node9.example.com", CHECK_FAIL,
+              "--san DNS:node9.example.com");
     /* The CN is a fallback only when the SAN has no DNS name. */
     host_case("node1.example.com", "DNS:other.example.com",
               "node1.example.com", CHECK_FAIL,
@@ -288,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_check_detail_cut_is_marked),
         cmocka_unit_test(test_check_eku),
         cmocka_unit_test(test_check_key_usage),
+        cmocka_unit_test(test_check_key_usage_ca_node),
         cmocka_unit_test(test_check_validity),
         cmocka_unit_test(test_check_validity_date_format),
         cmocka_unit_test(test_check_host),

@@ -97,8 +97,30 @@ hk_exit 2 "token '$TOKEN_LABEL' already has a private key with label 'g-id'" \
 hk_exit 2 "already has a private key with id 01" \
     keygen --token "$TOKEN_LABEL" --label fresh --id 01 --type rsa:2048 \
     "${PIN_OPT[@]}"
+assert_file_match "a new label is how a key is rotated\), or --force to destroy that key" "$HK_ERR"
+# --force says what it destroys and asks; without a terminal and --yes it
+# destroys nothing.
+hk_exit 2 "keygen: nothing done: confirm on a terminal, or add --yes" \
+    keygen --token "$TOKEN_LABEL" --label g-id --type rsa:2048 --force \
+    "${PIN_OPT[@]}"
+assert_file_match "^--force destroys these keys of token '$TOKEN_LABEL' once the new pair exists; servers that use them stop working" "$HK_ERR"
+assert_file_match "^  private key: token '$TOKEN_LABEL', object 'g-id' \(id 0a0b0c\), ec P-256\$" "$HK_ERR"
+assert_file_match "^  public key: token '$TOKEN_LABEL', object 'g-id' \(id 0a0b0c\)" "$HK_ERR"
+p11_objects privkey g-id --login >"$T/out/p11.kept"
+assert_file_match "Private Key Object; EC" "$T/out/p11.kept"
+# On a terminal: "n" keeps the key ...
+printf '%s\nn\n' "$TOKEN_PIN" >"$T/secret/answer.no"
+python3 "$HSMKEY_SRC/tests/cli/ptyrun.py" "$T/secret/answer.no" "$HSMKEY" \
+    --module "$TOKEN_MODULE" keygen --token "$TOKEN_LABEL" --label g-id \
+    --type rsa:2048 --force >"$T/out/pty.no" 2>&1 && die "a 'n' answer went ahead"
+assert_file_match "Destroy them\? \[y/N\]" "$T/out/pty.no"
+assert_file_match "keygen: not confirmed: nothing done" "$T/out/pty.no"
+p11_objects privkey g-id --login >"$T/out/p11.kept"
+assert_file_match "Private Key Object; EC" "$T/out/p11.kept"
+say "ok: --force asks, and a 'n' keeps the key"
+# ... --yes (scripts) goes ahead.
 hk_ok --json keygen --token "$TOKEN_LABEL" --label g-id --type rsa:2048 \
-    --force "${PIN_OPT[@]}"
+    --force --yes "${PIN_OPT[@]}"
 assert_eq "$(json_q "$HK_OUT" 'j["replaced"]')" 2
 p11_objects privkey g-id --login >"$T/out/p11.forced"
 assert_eq "$(grep -c 'Private Key Object' "$T/out/p11.forced")" 1

@@ -55,8 +55,69 @@ assert_file_match "the URI carries a pin-value; a PIN is never taken" "$HK_ERR"
 say "ok: a URI with a pin-value is refused, the PIN not shown"
 hk_exit 2 "--key $T/nothing.pem: No such file or directory" \
     keyref --key "$T/nothing.pem" --out "$T/x.ref"
-hk_exit 2 "PKCS#11 PROVIDER URI" keyref --key "$TOKEN_DIR/rsa-cert.pem" --out "$T/x.ref"
+hk_exit 2 "rsa-cert.pem is a certificate, not a key" \
+    keyref --key "$TOKEN_DIR/rsa-cert.pem" --out "$T/x.ref"
 hk_exit 2 "keyref: --out is required" keyref --key "$key"
 hk_exit 2 "cannot write $T/no/such/dir.ref" \
     keyref --key "$key" --out "$T/no/such/dir.ref"
 [ ! -e "$T/x.ref" ] || die "a refused keyref wrote $T/x.ref"
+
+# The file names the token by its label alone: serial, model and
+# manufacturer of a URI as keys/keygen print it are left out, and said so.
+hk_ok --json keys --token "$TOKEN_LABEL" "${PIN_OPT[@]}"
+full=$(json_q "$HK_OUT" \
+    '[o["uri"] for o in j if o["label"] == "ec-key" and o["class"] == "private"][0]')
+assert_match "serial=" "$full" "keys prints the token's serial"
+hk_ok keyref --key "$full" --out "$T/portable.ref"
+assert_file_match "names the token by its label alone \(serial, model, manufacturer left out, so it survives a token replacement; --exact keeps them\)" "$HK_ERR"
+hk_ok keyref --show "$T/portable.ref"
+assert_eq "$(cat "$HK_OUT")" \
+    "pkcs11:token=$TOKEN_LABEL;id=%02;object=ec-key;type=private"
+ossl pkey -in "$T/portable.ref" -pubout -out "$T/portable.pub.pem"
+assert_same_file "$T/ec.pub.pem" "$T/portable.pub.pem"
+say "ok: a portable key reference loads the key"
+# --exact keeps the URI as given; --show --json says it is not portable.
+hk_ok keyref --exact --key "$full" --out "$T/exact.ref"
+assert_file_nomatch "left out" "$HK_ERR"
+hk_ok keyref --show "$T/exact.ref"
+assert_eq "$(cat "$HK_OUT")" "$full"
+hk_ok --json keyref --show "$T/exact.ref"
+json_ok "$HK_OUT"
+assert_eq "$(json_q "$HK_OUT" '[j["token"], j["object"], j["id"], j["type"], j["portable"]]')" \
+    "[\"$TOKEN_LABEL\", \"ec-key\", \"02\", \"private\", false]"
+hk_ok --json keyref --show "$T/portable.ref"
+assert_eq "$(json_q "$HK_OUT" 'sorted(j)')" \
+    '["id", "keyref", "object", "portable", "token", "type", "uri"]'
+assert_eq "$(json_q "$HK_OUT" 'j["portable"]')" true
+# A URI without a token label keeps its serial: leaving it out would widen
+# it to every token.
+hk_ok keyref --key "pkcs11:serial=0123;object=k" --out "$T/serial.ref"
+hk_ok keyref --show "$T/serial.ref"
+assert_eq "$(cat "$HK_OUT")" "pkcs11:serial=0123;object=k"
+# --show writes nothing and refuses what would write.
+hk_exit 2 "keyref: --show reads a file and writes nothing" \
+    keyref --show "$T/portable.ref" --out "$T/x.ref"
+hk_exit 2 "ec.pub.pem" keyref --show "$T/ec.pub.pem"
+hk_exit 2 "rsa-cert.pem is a certificate" keyref --show "$TOKEN_DIR/rsa-cert.pem"
+[ ! -e "$T/x.ref" ] || die "keyref --show wrote a file"
+
+# Replacing a reference: renamed over the old one, whose mode stays; no
+# temp file left behind.
+chmod 0640 "$T/portable.ref"
+ino=$(stat -c %i "$T/portable.ref")
+hk_ok keyref --key "pkcs11:token=$TOKEN_LABEL;object=rsa-key;type=private" \
+    --out "$T/portable.ref"
+assert_eq "$(stat -c %a "$T/portable.ref")" 640 "mode of the replaced file"
+[ "$(stat -c %i "$T/portable.ref")" != "$ino" ] ||
+    die "the reference was rewritten in place, not renamed over"
+hk_ok keyref --show "$T/portable.ref"
+assert_match "object=rsa-key" "$(cat "$HK_OUT")"
+assert_eq "$(find "$T" -maxdepth 1 -name '*.tmp' | wc -l)" 0 "temp files left"
+say "ok: replaced atomically, mode kept"
+
+# keygen --out writes the portable form too.
+hk_ok keygen --token "$TOKEN_LABEL" --label kr-new --type ec:P-256 \
+    --out "$T/kr-new.ref" "${PIN_OPT[@]}"
+assert_match "serial=" "$(cat "$HK_OUT")" "keygen prints the full URI"
+hk_ok keyref --show "$T/kr-new.ref"
+assert_match "^pkcs11:token=$TOKEN_LABEL;id=%[0-9A-Fa-f%]+;object=kr-new;type=private\$" "$(cat "$HK_OUT")"

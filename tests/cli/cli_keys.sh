@@ -20,8 +20,10 @@ assert_eq "$(grep -c ' private ' "$HK_OUT")" 5
 hk_ok keys --token "$TOKEN_LABEL" "${PIN_OPT[@]}" --json
 json_ok "$HK_OUT"
 assert_eq "$(json_q "$HK_OUT" 'sorted(j[0])')" \
-    '["class", "extractable", "id", "label", "sensitive", "size", "type", "uri"]'
+    '["class", "extractable", "hidden", "id", "label", "note", "sensitive", "size", "type", "uri"]'
 assert_eq "$(json_q "$HK_OUT" 'len(j)')" 11
+assert_eq "$(json_q "$HK_OUT" '[o for o in j if o["hidden"] or o["note"]]')" '[]'
+assert_file_nomatch "HIDDEN|NOTE" "$T/out/hk.1.out" "JSON-only columns in the text"
 assert_eq "$(json_q "$HK_OUT" \
     '[(o["sensitive"], o["extractable"]) for o in j if o["label"] == "ec-key" and o["class"] == "private"]')" \
     '[[true, false]]'
@@ -43,9 +45,13 @@ assert_eq "$(grep -c ' private ' "$HK_OUT" || true)" 0
 assert_eq "$(grep -c ' public ' "$HK_OUT")" 5
 assert_file_match "^rsa-cert +cert " "$HK_OUT"
 assert_file_match "private keys are not listed: token '$TOKEN_LABEL' needs a PIN" "$HK_ERR"
+# --json says so too: a row that stands for the private keys not listed.
 hk_ok --json keys --token "$TOKEN_LABEL"
 json_ok "$HK_OUT"
-assert_eq "$(json_q "$HK_OUT" 'len(j)')" 6
+assert_eq "$(json_q "$HK_OUT" 'len(j)')" 7
+assert_eq "$(json_q "$HK_OUT" '[o for o in j if o["hidden"]]')" \
+    "[{\"label\": null, \"class\": \"private\", \"id\": null, \"type\": null, \"size\": null, \"sensitive\": null, \"extractable\": null, \"uri\": null, \"hidden\": true, \"note\": \"private keys are not listed: token '$TOKEN_LABEL' needs a PIN (--pin-source or HSMKEY_PIN_SOURCE)\"}]"
+assert_eq "$(json_q "$HK_OUT" 'len([o for o in j if o["class"] == "public" and not o["hidden"]])')" 5
 
 # The PIN from the environment.
 HSMKEY_PIN_SOURCE=env:HK_TEST_PIN HK_TEST_PIN=$TOKEN_PIN \

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """ptyrun.py ANSWER-FILE CMD...: run CMD on a pseudo-terminal (so hsmkey
 asks for secrets without echo) and type the lines of ANSWER-FILE, one per
-prompt ("PIN for token '...': " or "Passphrase for ...: ").  The secrets
+prompt ("PIN for token '...': ", "Passphrase for ...: " or a "[y/N] "
+question).  The secrets
 come from a file so they are never on a command line.  Everything CMD
 wrote to the terminal goes to stdout; the exit status is CMD's."""
 import os
@@ -11,7 +12,7 @@ import re
 import signal
 import sys
 
-PROMPT = re.compile(rb"(PIN for token '[^']*'|Passphrase for [^\n]*): $")
+PROMPT = re.compile(rb"((PIN for token '[^']*'|Passphrase for [^\n]*): |\[y/N\] )$")
 
 answers = open(sys.argv[1], "rb").read().splitlines()
 pid, fd = pty.fork()

@@ -44,6 +44,9 @@ int fuzz_err_count(void);        /* raises since the last reset */
 const char *fuzz_err_last(void); /* "" when none */
 /* Abort when a later message contains s (NULL: forbid nothing). Copied. */
 void fuzz_err_forbid(const void *s, size_t len);
+/* The CLI sink's question (tool.h), answered by this sink: 1 when an
+ * error was raised since the last reset and not taken back. */
+int tool_errors_ours_queued(void);
 
 /* ---- inputs ---- */
 

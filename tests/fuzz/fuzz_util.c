@@ -102,6 +102,11 @@ void hsmkey_err_clear_last_mark(void)
     nmarks--;
 }
 
+int tool_errors_ours_queued(void)
+{
+    return state.last[0] != '\0';
+}
+
 void fuzz_err_reset(void)
 {
     FUZZ_ASSERT(nmarks == 0, "%d error mark(s) left set", nmarks);

@@ -67,6 +67,23 @@ static void test_uri_parse_refuses_with_culprit(void **state)
     expect_refused("", "not a pkcs11: URI");
 }
 
+/* A known attribute on the wrong side of '?' says where it belongs. */
+static void test_uri_misplaced_attribute(void **state)
+{
+    (void)state;
+    expect_refused("pkcs11:token=t;object=k;pin-value=73951secret",
+                   "'pin-value' is a query attribute: it goes after '?'");
+    assert_true(err_capture_contains("pin-source (file:PATH)"));
+    assert_null(strstr(err_capture_message(), "73951secret"));
+    assert_null(strstr(err_capture_message(), "unknown"));
+    expect_refused("pkcs11:token=t;pin-source=file:/p;object=k",
+                   "'pin-source' is a query attribute: it goes after '?'");
+    expect_refused("pkcs11:token=t;module-name=softhsm2",
+                   "'module-name' is a query attribute");
+    expect_refused("pkcs11:token=t?object=k",
+                   "'object' is a path attribute: it goes before '?'");
+}
+
 static void test_uri_refusal_never_repeats_pin(void **state)
 {
     (void)state;
@@ -189,6 +206,8 @@ int main(void)
         cmocka_unit_test_setup(test_uri_parse_accepts_rfc7512,
                                err_capture_setup),
         cmocka_unit_test_setup(test_uri_parse_refuses_with_culprit,
+                               err_capture_setup),
+        cmocka_unit_test_setup(test_uri_misplaced_attribute,
                                err_capture_setup),
         cmocka_unit_test_setup(test_uri_refusal_never_repeats_pin,
                                err_capture_setup),
