@@ -4,9 +4,13 @@
  * file), found through the core or loaded through the hsmkey provider.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/store.h>
@@ -191,16 +195,44 @@ EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg)
     return key;
 }
 
-int tool_write_keyref(const char *path, const char *uri)
+/*
+ * A key-reference file is created 0640 (less under a stricter umask), and an
+ * existing one loses any write bit for group and others while keeping its
+ * owner and group: the service reads it through its group, and only the
+ * owner (who provisions) can replace it.  A service that may write its own
+ * key file can silently replace the token key with a software key.
+ */
+static BIO *keyref_open(const char *path)
 {
-    BIO *out = BIO_new_file(path, "w");
-    int ok;
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  S_IRUSR | S_IWUSR | S_IRGRP);
+    struct stat st;
+    FILE *f = NULL;
+    BIO *out = NULL;
 
+    if (fd >= 0 && fstat(fd, &st) == 0
+        && ((st.st_mode & (S_IWGRP | S_IWOTH | S_IROTH)) == 0
+            || fchmod(fd, st.st_mode & 0740) == 0)
+        && (f = fdopen(fd, "w")) != NULL)
+        out = BIO_new_fp(f, BIO_CLOSE);
     if (out == NULL) {
         hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
                      strerror(errno));
-        return 0;
+        if (f != NULL)
+            fclose(f);
+        else if (fd >= 0)
+            close(fd);
     }
+    return out;
+}
+
+int tool_write_keyref(const char *path, const char *uri)
+{
+    BIO *out = keyref_open(path);
+    int ok;
+
+    if (out == NULL)
+        return 0;
     ok = hsmkey_keyref_write_bio(out, uri);
     if (BIO_free(out) != 1 || !ok) {
         if (ok)
