@@ -121,7 +121,7 @@ basicConstraints = critical,CA:TRUE,pathlen:0
 keyUsage = critical,keyCertSign,cRLSign
 EOF
 ossl_sw x509 -req -in "$T/inter.csr" -CA "$T/root.pem" -CAkey "$T/secret/root.key" \
-    -CAcreateserial -days 30 -extfile "$T/inter.ext" -out "$T/inter.pem" 2>>"$T/out/inter.err"
+    -CAcreateserial -days 90 -extfile "$T/inter.ext" -out "$T/inter.pem" 2>>"$T/out/inter.err"
 for n in 1 2; do
     ku=digitalSignature
     [ "$n" = 1 ] && ku=digitalSignature,keyEncipherment
@@ -132,7 +132,7 @@ extendedKeyUsage = serverAuth,clientAuth
 subjectAltName = DNS:node$n.hsmkey.test,IP:127.0.0.1
 EOF
     ossl_sw x509 -req -in "$T/node$n.csr" -CA "$T/inter.pem" -CAkey "$T/secret/inter.key" \
-        -CAcreateserial -days 30 -extfile "$T/node$n.ext" -out "$T/etc/node$n.pem" \
+        -CAcreateserial -days 90 -extfile "$T/node$n.ext" -out "$T/etc/node$n.pem" \
         2>"$T/out/node$n.x509.err" || die "cannot issue node$n: $(cat "$T/out/node$n.x509.err")"
 done
 cat "$T/inter.pem" "$T/root.pem" >"$T/etc/ca.pem"
@@ -190,8 +190,6 @@ install_node() { # N
         tail -30 "$T/out/install$n.log" >&2
         die "harperdb install of node$n failed"
     }
-    CONF[$n]=$T/node$n/hdb/harperdb-config.yaml
-    [ -s "${CONF[$n]}" ] || die "node$n: no ${CONF[$n]}"
 }
 
 start_node() { # N
@@ -271,9 +269,15 @@ probe_port() {
 
 declare -A CONF
 say "install both nodes (as uid $RUN_UID, non-interactive)"
-install_node 1
-install_node 2
+install_node 1 &
+pid1=$!
+install_node 2 &
+pid2=$!
+wait "$pid1" || die "installing node1 failed"
+wait "$pid2" || die "installing node2 failed"
 for n in 1 2; do
+    CONF[$n]=$T/node$n/hdb/harperdb-config.yaml
+    [ -s "${CONF[$n]}" ] || die "node$n: no ${CONF[$n]}"
     for k in 'privateKey: '"$T/etc/node$n.key.pem" 'hostname: node'"$n"'.hsmkey.test'; do
         grep -qF "$k" "${CONF[$n]}" || die "node$n: '$k' not in the configuration HarperDB wrote"
     done
@@ -285,7 +289,7 @@ start_node 1
 start_node 2
 wait_ready 1
 wait_ready 2
-say "both nodes answer on their operations API ($((SECONDS - START)) s)"
+say "both nodes answer on their operations API ($((SECONDS - START)) s after the start of the test)"
 assert_file_match '"username":"'"$HDB_USER"'"' "$OP_OUT" "operations API user_info"
 
 for n in 1 2; do
@@ -410,11 +414,24 @@ sed "s|$T/etc/node1.key.pem|$T/bad2/node1.key.pem|" "${CONF[1]}" >"$T/bad2/harpe
 chown "$RUN_UID:$RUN_GID" "$T/bad2/harperdb-config.yaml"
 check_hdb 1 "$T/bad2/harperdb-config.yaml" 1
 assert_file_match '^FAIL harperdb\.key-writable: .*bad2/node1\.key\.pem.*overwrit' "$T/out/check.out" "trap 2 named"
-"$HK" check --json --harperdb "$T/bad2/harperdb-config.yaml" --module "$SOFTHSM" \
-    >"$T/out/check.json" 2>"$T/out/check.json.err" </dev/null && die "check --json passed on bad2" || true
+rc=0
+SOFTHSM2_CONF=$T/secret/tok1/softhsm2.conf preloaded "$HK" --module "$SOFTHSM" \
+    --pin-source "file:$T/secret/tok1/pin" check --json --harperdb "$T/bad2/harperdb-config.yaml" \
+    >"$T/out/check.json" 2>"$T/out/check.json.err" </dev/null || rc=$?
+assert_eq "$rc" 1 "check --json status on bad2"
 node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     if (j.ok !== false || !j.items.some((i) => i.item === "harperdb.key-writable" && i.status === "FAIL")) process.exit(1);' \
     "$T/out/check.json" || die "check --json: $(cat "$T/out/check.json")"
+
+say "check: a CA file without the intermediate fails the chain, saying why"
+mkdir -p "$T/bad3"
+sed "s|certificateAuthority: $T/etc/ca.pem|certificateAuthority: $T/root.pem|" "${CONF[2]}" \
+    >"$T/bad3/harperdb-config.yaml"
+chown "$RUN_UID:$RUN_GID" "$T/bad3/harperdb-config.yaml"
+check_hdb 2 "$T/bad3/harperdb-config.yaml" 1
+assert_file_match '^FAIL tls\.chain: .*every intermediate in the certificateAuthority file' \
+    "$T/out/check.out" "CA file lacking the intermediate"
+assert_file_match '^PASS tls\.key-proof:' "$T/out/check.out" "bad3: key items still run"
 
 stop_bg hdb1
 stop_bg hdb2
