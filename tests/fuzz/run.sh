@@ -34,7 +34,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${HSMKEY_FUZZ_BUILD:-$src/build-fuzz}
-all_targets=(uri keyref pin pin_file config args check)
+all_targets=(uri keyref pin pin_file config args check yaml)
 
 usage() {
     sed -n '2,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
