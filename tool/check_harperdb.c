@@ -410,6 +410,21 @@ static int user_may_write(uid_t uid, const struct stat *st)
     return 0;
 }
 
+/* The file's directory cannot be written by HarperDB's user either. */
+static int dir_safe(const struct hdb_run *run, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash == NULL ? OPENSSL_strdup(".")
+                : OPENSSL_strndup(path, slash == path ? 1
+                                                      : (size_t)(slash - path));
+    struct stat st;
+    int safe = dir != NULL && stat(dir, &st) == 0
+               && !user_may_write(run->conf_st.st_uid, &st);
+
+    OPENSSL_free(dir);
+    return safe;
+}
+
 static void writable_item(struct hdb_run *run, const char *path)
 {
     struct check_result *r = add(run, "harperdb", "key-writable");
@@ -431,9 +446,15 @@ static void writable_item(struct hdb_run *run, const char *path)
         check_set(r, CHECK_WARN, "%s belongs to %s, the user HarperDB runs "
                   "as, who can make it writable again; make it root's, mode "
                   "0640, group HarperDB's", path, user);
+    } else if (!dir_safe(run, path)) {
+        check_set(r, CHECK_WARN, "%s cannot be written by %s, the user "
+                  "HarperDB runs as, but its directory can: remove_certificate "
+                  "of the certificate that names it deletes the file; keep it "
+                  "in a directory of root's", path, user);
     } else {
         check_set(r, CHECK_PASS, "%s cannot be written by %s, the user "
-                  "HarperDB runs as", path, user);
+                  "HarperDB runs as, nor removed from its directory", path,
+                  user);
     }
 }
 
