@@ -39,7 +39,7 @@ export HDB_USER=admin HDB_PASSWORD=hsmkey-test-admin-$RANDOM
 START=$SECONDS
 
 # ---------------------------------------------------------------- harperdb
-# Installed once per build dir; a second run (or the asan build's) reuses it.
+# Installed once per build dir (npm's cache there too); a rerun reuses it.
 install_harperdb() {
     local tmp=$HDB_CACHE.tmp.$$ have=
     exec 9>"$HSMKEY_BUILD/.harperdb.lock"
@@ -50,8 +50,8 @@ install_harperdb() {
         say "installing harperdb@$HDB_VERSION from npm into $HDB_CACHE"
         rm -rf "$tmp" "$HDB_CACHE"
         mkdir -p "$tmp"
+        # umask: readable by the unprivileged user the nodes run as;
         # --ignore-scripts: the native modules it needs ship prebuilt
-        # readable by the unprivileged user the nodes run as
         (umask 022 && cd "$tmp" && env -u LD_PRELOAD OPENSSL_CONF=/dev/null timeout 500 npm install \
             --no-audit --no-fund --ignore-scripts --no-package-lock \
             --cache "$HSMKEY_BUILD/.npm-cache" "harperdb@$HDB_VERSION") \
@@ -142,7 +142,6 @@ ossl_sw req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 ossl_sw x509 -req -in "$T/probe.csr" -CA "$T/inter.pem" -CAkey "$T/secret/inter.key" \
     -CAcreateserial -days 30 -extfile <(printf 'extendedKeyUsage = clientAuth\n') \
     -out "$T/probe.pem" 2>/dev/null
-cat "$T/probe.pem" "$T/inter.pem" >"$T/probe-chain.pem"
 
 # ---------------------------------------------------------------- nodes
 declare -A PORT
