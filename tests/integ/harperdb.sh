@@ -60,6 +60,7 @@ install_harperdb() {
             rm -rf "$tmp"
             die "npm install harperdb@$HDB_VERSION failed"
         }
+        chmod -R go+rX "$tmp"
         mv "$tmp" "$HDB_CACHE"
     fi
     exec 9>&-
