@@ -11,7 +11,7 @@
 const crypto = require('crypto');
 const fs = require('fs');
 
-const [certFile, keyFile, step] = process.argv.slice(2);
+const [certFile, keyFile, step, out] = process.argv.slice(2);
 const certKey = new crypto.X509Certificate(fs.readFileSync(certFile)).publicKey;
 const key = crypto.createPrivateKey(fs.readFileSync(keyFile));
 const same = (what, a, b) => {
@@ -34,8 +34,7 @@ if (step === 'details') {
   const ok = crypto.verify('sha256', data, certKey, sig);
   console.log(`sign=${ok ? 'verified' : 'BAD'} ${sig.length}`);
   if (!ok) process.exitCode = 1;
-} else if (step === 'pkcs8') {
-  process.stdout.write(key.export({ type: 'pkcs8', format: 'pem' }));
+  fs.writeFileSync(out, key.export({ type: 'pkcs8', format: 'pem' }));
 } else if (step === 'jwk') {
   try {
     console.log(`jwk=${JSON.stringify(key.export({ format: 'jwk' }))}`);
