@@ -154,8 +154,8 @@ static enum key_kind key_file_item(struct hdb_run *run, const char *prefix,
         check_set(r, CHECK_FAIL, "cannot read %s: %s", path, strerror(errno));
         break;
     case KEY_OTHER:
-        check_set(r, CHECK_FAIL, "%s holds no private key or key reference "
-                  "%s%s", path, *label ? "; PEM label " : "", label);
+        check_set(r, CHECK_FAIL, "%s holds no private key or key "
+                  "reference%s%s", path, *label ? "; PEM label " : "", label);
         break;
     }
     return kind;
@@ -364,8 +364,7 @@ static void hostname_item(struct hdb_run *run)
     size_t i;
 
     if (host == NULL) {
-        check_set(r, run->n_tls > 0 ? CHECK_WARN : CHECK_PASS,
-                  "replication.hostname is not set: HarperDB names the node "
+        check_set(r, CHECK_WARN, "replication.hostname is not set: HarperDB names the node "
                   "after its replication url or host; set it to a name in "
                   "the certificate's SAN");
         return;
