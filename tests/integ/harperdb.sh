@@ -433,6 +433,14 @@ assert_file_match '^FAIL tls\.chain: .*every intermediate in the certificateAuth
     "$T/out/check.out" "CA file lacking the intermediate"
 assert_file_match '^PASS tls\.key-proof:' "$T/out/check.out" "bad3: key items still run"
 
+say "check: an unreadable or malformed configuration is bad input (status 2)"
+should_fail "check: --harperdb $T/nosuch/harperdb-config.yaml: No such file" \
+    "$HK" check --harperdb "$T/nosuch/harperdb-config.yaml"
+assert_eq "$LAST_RC" 2 "check --harperdb of a missing file"
+printf 'tls:\n  certificate: [unclosed\n' >"$T/bad4.yaml"
+should_fail "$T/bad4.yaml: line 3 column 1: " "$HK" check --harperdb "$T/bad4.yaml"
+assert_eq "$LAST_RC" 2 "check --harperdb of malformed YAML"
+
 stop_bg hdb1
 stop_bg hdb2
 say "done in $((SECONDS - START)) s"
