@@ -202,6 +202,11 @@ start_node() { # N
     start_bg "hdb$n" "${NODE_ENV[@]}" timeout 600 node "$HDB_JS" run
 }
 
+# js ARGS...: node for the test's own scripts, without the provider
+js() {
+    OPENSSL_CONF=$SW_CNF node "$@"
+}
+
 # op N JSON: an operations-API call to node N; output in $T/out/op.N.*
 OPN=0
 OP_OUT=
@@ -303,7 +308,7 @@ done
 say "trap 1: no self-signed certificate is used for replication"
 for n in 1 2; do
     op "$n" '{"operation":"list_certificates"}' || die "node$n: list_certificates: $(cat "$OP_OUT")"
-    node -e '
+    js -e '
         const certs = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n").slice(1).join("\n"));
         const bad = certs.filter((c) => c.is_self_signed && !c.is_authority);
         if (bad.length) { console.log("self-signed:", bad.map((c) => c.name).join(" ")); process.exit(1); }
@@ -346,7 +351,7 @@ say "ok: replication signs on both tokens (node1 C_Sign $b1 -> $(signs 1), node2
 # ---------------------------------------------------------------- trap 2
 say "trap 2: HarperDB loses its own CA key, and restarts"
 op 1 '{"operation":"list_certificates"}' || die "list_certificates: $(cat "$OP_OUT")"
-ca_name=$(node -e '
+ca_name=$(js -e '
     const certs = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n").slice(1).join("\n"));
     const ca = certs.find((c) => c.is_authority && c.private_key_name === "privateKey.pem");
     console.log(ca ? ca.name : "");' "$OP_OUT")
@@ -423,7 +428,7 @@ SOFTHSM2_CONF=$T/secret/tok1/softhsm2.conf preloaded "$HK" --module "$SOFTHSM" \
     --pin-source "file:$T/secret/tok1/pin" check --json --harperdb "$T/bad2/harperdb-config.yaml" \
     >"$T/out/check.json" 2>"$T/out/check.json.err" </dev/null || rc=$?
 assert_eq "$rc" 1 "check --json status on bad2"
-node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+js -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     if (j.ok !== false || !j.items.some((i) => i.item === "harperdb.key-writable" && i.status === "FAIL")) process.exit(1);' \
     "$T/out/check.json" || die "check --json: $(cat "$T/out/check.json")"
 
