@@ -21,7 +21,7 @@ const req = https.request({
     'Content-Type': 'application/json',
     Authorization: `Basic ${auth}`,
   },
-  timeout: 30000,
+  timeout: 120000, // add_node waits for the other node
 }, (res) => {
   let data = '';
   res.setEncoding('utf8');
