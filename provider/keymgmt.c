@@ -4,17 +4,24 @@
  *
  * Every public property (bits, security bits, max size, default digest,
  * group, encoded point) is answered by the software public half, so they
- * are exactly what the default provider would say for the same key.  Export
- * gives the public half only, and only when the private half is not asked
- * for; import takes public keys only.  OpenSSL 3.0 uses one selection (ALL)
- * both to move a key to the provider of an operation and to compare keys,
- * so these two rules are what keeps each key where its secret is:
- *  - a token key is never "exported" to a provider that would then fail to
- *    sign without its private half: the core falls back to our signature;
- *  - a software private key is never imported here, so its operations stay
- *    in its own provider;
- *  - EVP_PKEY_eq(), X509_check_private_key() and SSL_CTX_check_private_key()
- *    still work, by importing the certificate's public key here.
+ * are exactly what the default provider would say for the same key.
+ *
+ * Export gives the public half, whatever else the selection asks for: a
+ * token key has no private components to give, and the default provider
+ * exports its own keys without private components the same way.  OpenSSL
+ * 3.0's legacy getters (EVP_PKEY_get0_RSA(), EVP_PKEY_get1_EC_KEY(), ...,
+ * through evp_pkey_copy_downgraded()) export with OSSL_KEYMGMT_SELECT_ALL
+ * and get an RSA or EC_KEY with the public parts only, instead of NULL (on
+ * which Node.js aborts).  OpenSSL uses the same selection to move a key to
+ * the provider of an operation; a public-only copy there could not sign, so
+ * our key managers name operations that only this provider registers
+ * (query_operation_name, HKPROV_OPNAME_*): signature, decryption and key
+ * exchange with a token key are fetched here first and the key never moves.
+ *
+ * Import takes public keys only: a software private key is never imported
+ * here, so its operations stay in its own provider, while EVP_PKEY_eq(),
+ * X509_check_private_key() and SSL_CTX_check_private_key() work by
+ * importing the certificate's public key here.
  */
 #include <string.h>
 #include <openssl/core_dispatch.h>
@@ -34,6 +41,7 @@ static OSSL_FUNC_keymgmt_gettable_params_fn ec_kmgmt_gettable_params;
 static OSSL_FUNC_keymgmt_export_fn kmgmt_export;
 static OSSL_FUNC_keymgmt_export_types_fn rsa_kmgmt_export_types;
 static OSSL_FUNC_keymgmt_export_types_fn ec_kmgmt_export_types;
+static OSSL_FUNC_keymgmt_query_operation_name_fn rsa_kmgmt_query_operation_name;
 static OSSL_FUNC_keymgmt_query_operation_name_fn ec_kmgmt_query_operation_name;
 static OSSL_FUNC_keymgmt_import_fn rsa_kmgmt_import;
 static OSSL_FUNC_keymgmt_import_fn rsapss_kmgmt_import;
@@ -150,7 +158,7 @@ static const OSSL_PARAM *ed_kmgmt_gettable_params(void *provctx)
     return table;
 }
 
-/* The public half only, whatever the selection asks: see the header note. */
+/* The public half, whatever else is asked: see the header note. */
 static int kmgmt_export(void *keydata, int selection, OSSL_CALLBACK *cb,
                         void *cbarg)
 {
@@ -159,7 +167,6 @@ static int kmgmt_export(void *keydata, int selection, OSSL_CALLBACK *cb,
     int ok;
 
     if (key == NULL || key->pub == NULL
-        || (selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY) != 0
         || (selection & (OSSL_KEYMGMT_SELECT_PUBLIC_KEY
                          | OSSL_KEYMGMT_SELECT_ALL_PARAMETERS)) == 0)
         return 0;
@@ -266,28 +273,47 @@ static int ed448_kmgmt_import(void *keydata, int selection,
     return import_public(keydata, "ED448", OSSL_PKEY_PARAM_PRIV_KEY, params);
 }
 
+/*
+ * The operations this provider does with a token key, under names only it
+ * registers (prov.h); any other operation under the key type's own name.
+ */
+static const char *kmgmt_operation_name(int operation_id, const char *sig,
+                                        const char *cipher, const char *kex,
+                                        const char *other)
+{
+    switch (operation_id) {
+    case OSSL_OP_SIGNATURE:
+        return sig != NULL ? sig : other;
+    case OSSL_OP_ASYM_CIPHER:
+        return cipher != NULL ? cipher : other;
+    case OSSL_OP_KEYEXCH:
+        return kex != NULL ? kex : other;
+    }
+    return other;
+}
+
+static const char *rsa_kmgmt_query_operation_name(int operation_id)
+{
+    return kmgmt_operation_name(operation_id, HKPROV_OPNAME_RSA,
+                                HKPROV_OPNAME_RSA, NULL, "RSA");
+}
+
+static const char *ec_kmgmt_query_operation_name(int operation_id)
+{
+    return kmgmt_operation_name(operation_id, HKPROV_OPNAME_ECDSA, NULL,
+                                HKPROV_OPNAME_ECDH, "EC");
+}
+
 static const char *ed25519_kmgmt_query_operation_name(int operation_id)
 {
-    (void)operation_id;
-    return "ED25519";
+    return kmgmt_operation_name(operation_id, HKPROV_OPNAME_ED25519, NULL,
+                                NULL, "ED25519");
 }
 
 static const char *ed448_kmgmt_query_operation_name(int operation_id)
 {
-    (void)operation_id;
-    return "ED448";
-}
-
-/* EC keys sign with ECDSA and derive with ECDH, as in the default provider */
-static const char *ec_kmgmt_query_operation_name(int operation_id)
-{
-    switch (operation_id) {
-    case OSSL_OP_SIGNATURE:
-        return HKPROV_NAMES_ECDSA;
-    case OSSL_OP_KEYEXCH:
-        return HKPROV_NAMES_ECDH;
-    }
-    return "EC";
+    return kmgmt_operation_name(operation_id, HKPROV_OPNAME_ED448, NULL,
+                                NULL, "ED448");
 }
 
 #define KMGMT_COMMON                                                          \
@@ -306,6 +332,8 @@ const OSSL_DISPATCH hkprov_rsa_keymgmt_functions[] = {
     { OSSL_FUNC_KEYMGMT_EXPORT_TYPES, (void (*)(void))rsa_kmgmt_export_types },
     { OSSL_FUNC_KEYMGMT_IMPORT, (void (*)(void))rsa_kmgmt_import },
     { OSSL_FUNC_KEYMGMT_IMPORT_TYPES, (void (*)(void))rsa_kmgmt_export_types },
+    { OSSL_FUNC_KEYMGMT_QUERY_OPERATION_NAME,
+      (void (*)(void))rsa_kmgmt_query_operation_name },
     { 0, NULL }
 };
 

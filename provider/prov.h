@@ -21,6 +21,17 @@
 #define HKPROV_NAMES_ECDH "ECDH"
 #define HKPROV_NAMES_ED25519 "ED25519:1.3.101.112"
 #define HKPROV_NAMES_ED448 "ED448:1.3.101.113"
+/*
+ * Operation names that only this provider registers: a token key's key
+ * manager answers them to query_operation_name, so OpenSSL fetches the key's
+ * signature, decryption and key exchange here at the first try and never
+ * moves the key to another provider for them (see keymgmt.c).
+ */
+#define HKPROV_OPNAME_RSA "HSMKEY-RSA"
+#define HKPROV_OPNAME_ECDSA "HSMKEY-ECDSA"
+#define HKPROV_OPNAME_ECDH "HSMKEY-ECDH"
+#define HKPROV_OPNAME_ED25519 "HSMKEY-ED25519"
+#define HKPROV_OPNAME_ED448 "HSMKEY-ED448"
 #define HKPROV_PROPS "provider=hsmkey"
 /* Provider parameters (OSSL_PROVIDER_get_params) for monitoring. */
 #define HKPROV_PARAM_SESSIONS "hsmkey-sessions"

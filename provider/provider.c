@@ -44,18 +44,31 @@ static const OSSL_ALGORITHM signature_algs[] = {
       "Ed25519 signatures on a PKCS#11 token" },
     { HKPROV_NAMES_ED448, HKPROV_PROPS, hkprov_ed448_signature_functions,
       "Ed448 signatures on a PKCS#11 token" },
+    /* the same, under the names our key managers give (prov.h) */
+    { HKPROV_OPNAME_RSA, HKPROV_PROPS, hkprov_rsa_signature_functions,
+      "RSA signatures with a token key" },
+    { HKPROV_OPNAME_ECDSA, HKPROV_PROPS, hkprov_ecdsa_signature_functions,
+      "ECDSA signatures with a token key" },
+    { HKPROV_OPNAME_ED25519, HKPROV_PROPS, hkprov_ed25519_signature_functions,
+      "Ed25519 signatures with a token key" },
+    { HKPROV_OPNAME_ED448, HKPROV_PROPS, hkprov_ed448_signature_functions,
+      "Ed448 signatures with a token key" },
     { NULL, NULL, NULL, NULL }
 };
 
 static const OSSL_ALGORITHM keyexch_algs[] = {
     { HKPROV_NAMES_ECDH, HKPROV_PROPS, hkprov_ecdh_keyexch_functions,
       "ECDH with an EC key on a PKCS#11 token" },
+    { HKPROV_OPNAME_ECDH, HKPROV_PROPS, hkprov_ecdh_keyexch_functions,
+      "ECDH with a token key" },
     { NULL, NULL, NULL, NULL }
 };
 
 static const OSSL_ALGORITHM asym_cipher_algs[] = {
     { HKPROV_NAMES_RSA, HKPROV_PROPS, hkprov_rsa_asym_cipher_functions,
       "RSA decryption on a PKCS#11 token" },
+    { HKPROV_OPNAME_RSA, HKPROV_PROPS, hkprov_rsa_asym_cipher_functions,
+      "RSA decryption with a token key" },
     { NULL, NULL, NULL, NULL }
 };
 

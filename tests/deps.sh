@@ -9,7 +9,7 @@ packages=(
     build-essential meson ninja-build pkg-config
     libssl-dev openssl
     libp11-kit-dev p11-kit
-    libcmocka-dev
+    libcmocka-dev libyaml-dev
     softhsm2 opensc
     nginx-light curl python3 nodejs
     iproute2 valgrind clang libclang-rt-dev p11-kit-modules

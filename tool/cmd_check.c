@@ -26,11 +26,13 @@
 
 #include "check.h"
 #include "check_report.h"
+#include "check_harperdb.h"
 #include "commands.h"
 
 const char cmd_check_help[] =
     "usage: hsmkey check --cert CERT.pem --ca CA.pem --key URI|REF.pem\n"
     "                    [--host FQDN|IP] [--warn-days N] [--no-login]\n"
+    "       hsmkey check --harperdb CONFIG [--warn-days N]\n"
     "\n"
     "Check that a node certificate, its CA chain and its token key belong\n"
     "together and will work for mutual TLS.  One line per item:\n"
@@ -82,6 +84,16 @@ const char cmd_check_help[] =
     "                   object, else its certificate object (WARN when it\n"
     "                   shows neither); key-proof and key-protection, which\n"
     "                   need the private key, are not run\n"
+    "  --harperdb CONFIG  HarperDB's harperdb-config.yaml (or its ROOTPATH):\n"
+    "                   the items above for each TLS section (tls,\n"
+    "                   operationsApi.tls, clustering.tls; every entry of a\n"
+    "                   list), named <section>.<item>, with key-file (a\n"
+    "                   key-reference, not a software key); then\n"
+    "                   replication.hostname (in a tls certificate's SAN, or\n"
+    "                   HarperDB serves its own self-signed key there),\n"
+    "                   harperdb.key-writable (HarperDB's user, the owner of\n"
+    "                   CONFIG, cannot overwrite the key-reference file),\n"
+    "                   <section>.insecure and <section>.verify\n"
     "\n"
     "Exit codes: 0 no FAIL (WARNs allowed), 1 at least one FAIL, 2 an\n"
     "unreadable or malformed --cert, --ca or --key argument, 3 the token key\n"
@@ -101,7 +113,7 @@ const char cmd_check_help[] =
 #define WARN_DAYS_MAX 36500
 
 struct check_args {
-    const char *cert, *ca, *key, *host, *warn_days;
+    const char *cert, *ca, *key, *host, *warn_days, *harperdb;
     int no_login;
 };
 
@@ -429,13 +441,19 @@ int cmd_check(struct tool_ctx *ctx, int argc, char **argv)
         { "cert", &a.cert, NULL }, { "ca", &a.ca, NULL },
         { "key", &a.key, NULL },   { "host", &a.host, NULL },
         { "warn-days", &a.warn_days, NULL },
-        { "no-login", NULL, &a.no_login }, { NULL, NULL, NULL },
+        { "no-login", NULL, &a.no_login },
+        { "harperdb", &a.harperdb, NULL }, { NULL, NULL, NULL },
     };
     int warn_days, rc;
     char *uri;
 
-    if (!tool_opts_parse(ctx->cmd, argc, argv, opts)
-        || !tool_opt_required(ctx->cmd, "cert", a.cert)
+    if (!tool_opts_parse(ctx->cmd, argc, argv, opts))
+        return TOOL_EXIT_RAISED;
+    if (a.harperdb != NULL)
+        return parse_warn_days(a.warn_days, &warn_days)
+                   ? check_harperdb(ctx, a.harperdb, warn_days)
+                   : TOOL_EXIT_RAISED;
+    if (!tool_opt_required(ctx->cmd, "cert", a.cert)
         || !tool_opt_required(ctx->cmd, "ca", a.ca)
         || !tool_opt_required(ctx->cmd, "key", a.key)
         || !parse_warn_days(a.warn_days, &warn_days))

@@ -4,9 +4,13 @@
  * file), found through the core or loaded through the hsmkey provider.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/store.h>
@@ -196,9 +200,16 @@ EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg)
     return key;
 }
 
+/*
+ * A key-reference file is created 0640 (less under a stricter umask), and
+ * one it replaces keeps its owner and group but no write bit for group or
+ * others (outfile.c): the service reads it through its group, and only the
+ * owner (who provisions) can replace it.  A service that may write its own
+ * key file can silently replace the token key with a software key.
+ */
 int tool_write_keyref(const char *path, const char *uri)
 {
-    BIO *out = tool_x509_out_open(path, 0644);
+    BIO *out = tool_x509_out_open(path, S_IRUSR | S_IWUSR | S_IRGRP);
 
     return out != NULL
            && tool_x509_out_close(out, path,

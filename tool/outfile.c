@@ -41,14 +41,22 @@ static int temp_mark(void)
     return idx;
 }
 
-/* A file being replaced keeps its mode and, where allowed, its owner. */
-static void keep_attributes(int fd, const char *path)
+/*
+ * A file being replaced keeps its mode and, where allowed, its owner, but
+ * never a write bit for group or others (nothing hsmkey writes, a key
+ * reference above all, may be changed by a service that only reads it),
+ * and others get no more than a new file would (mode).
+ */
+static void keep_attributes(int fd, const char *path, int mode)
 {
     struct stat st;
+    mode_t keep;
 
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return;
-    if (fchmod(fd, st.st_mode & 07777) != 0)
+    keep = st.st_mode & 07777 & ~(mode_t)(S_IWGRP | S_IWOTH);
+    keep &= ~(mode_t)S_IRWXO | ((mode_t)mode & S_IRWXO);
+    if (fchmod(fd, keep) != 0)
         return;
     if (fchown(fd, st.st_uid, st.st_gid) != 0)
         return; /* not root: the file becomes ours, as any write would */
@@ -65,7 +73,7 @@ BIO *tool_x509_out_open(const char *path, int mode)
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
               mode);
     if (fd >= 0) {
-        keep_attributes(fd, path);
+        keep_attributes(fd, path, mode);
         f = fdopen(fd, "w");
     }
     out = f != NULL ? BIO_new_fp(f, BIO_CLOSE) : NULL;

@@ -121,3 +121,24 @@ hk_ok keygen --token "$TOKEN_LABEL" --label kr-new --type ec:P-256 \
 assert_match "serial=" "$(cat "$HK_OUT")" "keygen prints the full URI"
 hk_ok keyref --show "$T/kr-new.ref"
 assert_match "^pkcs11:token=$TOKEN_LABEL;id=%[0-9A-Fa-f%]+;object=kr-new;type=private\$" "$(cat "$HK_OUT")"
+
+# The file's mode: 0640 under an operator's umask, never writable by group
+# or others, whatever it was before; owner and group of a replaced file stay.
+mode_of() { stat -c %a "$1"; }
+(umask 022 && "$HSMKEY" --module "$TOKEN_MODULE" keyref --key "$key" --out "$T/m1.ref") \
+    >/dev/null 2>&1 </dev/null || die "keyref under umask 022 failed"
+assert_eq "$(mode_of "$T/m1.ref")" 640 "keyref mode under umask 022"
+(umask 077 && "$HSMKEY" --module "$TOKEN_MODULE" keyref --key "$key" --out "$T/m2.ref") \
+    >/dev/null 2>&1 </dev/null || die "keyref under umask 077 failed"
+assert_eq "$(mode_of "$T/m2.ref")" 600 "keyref mode under umask 077"
+printf 'old\n' >"$T/m3.ref"
+chmod 0666 "$T/m3.ref"
+chgrp nogroup "$T/m3.ref"
+hk_ok keyref --key "$key" --out "$T/m3.ref"
+assert_eq "$(mode_of "$T/m3.ref")" 640 "a replaced 0666 key-reference file"
+assert_eq "$(stat -c %G "$T/m3.ref")" nogroup "group of a replaced key-reference file"
+grep -q 'BEGIN PKCS#11 PROVIDER URI' "$T/m3.ref" || die "m3.ref was not replaced"
+chmod 0600 "$T/m3.ref"
+hk_ok keyref --key "$key" --out "$T/m3.ref"
+assert_eq "$(mode_of "$T/m3.ref")" 600 "a replaced 0600 key-reference file"
+say "ok: key-reference files are 0640 at most, replaced ones lose group/other write"

@@ -18,7 +18,8 @@
 #                                      prints executions, coverage, crashes
 #   run.sh --build                     only build
 #
-# TARGET is uri, keyref, pin, pin_file, config, args or check (default: all).
+# TARGET is uri, keyref, pin, pin_file, config, args, check or yaml (default:
+# all).
 # The build is the whole project configured with clang, ASan and UBSan in
 # HSMKEY_FUZZ_BUILD (default build-fuzz/ in the source tree); only the fuzz
 # targets are compiled (tests/fuzz/meson.build makes libFuzzer binaries when
@@ -34,10 +35,10 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=${HSMKEY_FUZZ_BUILD:-$src/build-fuzz}
-all_targets=(uri keyref pin pin_file config args check)
+all_targets=(uri keyref pin pin_file config args check yaml)
 
 usage() {
-    sed -n '2,27s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
+    sed -n '2,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
     exit 2
 }
 
