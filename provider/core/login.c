@@ -41,21 +41,35 @@ void hsmkey_token_forget_login(struct hsmkey_token *tok)
     pthread_mutex_unlock(&tok->lock);
 }
 
-/* Where the PIN comes from, in the order the configuration promises. */
+/*
+ * Where the PIN comes from, first found wins: the URI the application
+ * passed (its pin-value is taken by resolve_pin), HSMKEY_PIN_SOURCE (the
+ * environment overrides the configuration, as HSMKEY_PKCS11_MODULE does;
+ * secure_getenv, so a setuid program's caller cannot choose it), the
+ * configuration's pin-source, then the source that worked before the
+ * token started over.  A prompt comes after all of these.
+ */
 static const char *pin_source_for(struct hsmkey_token *tok, P11KitUri *uri)
 {
     const char *src = uri != NULL ? p11_kit_uri_get_pin_source(uri) : NULL;
 
-    if (src == NULL)
-        src = tok->core->pin_source;
-    if (src == NULL)
-        src = getenv("HSMKEY_PIN_SOURCE");
     if (src == NULL || *src == '\0')
-        src = tok->login_source; /* the one that worked before a re-init */
+        src = secure_getenv("HSMKEY_PIN_SOURCE");
+    if (src == NULL || *src == '\0')
+        src = tok->core->pin_source;
+    if (src == NULL || *src == '\0')
+        src = tok->login_source;
     return src;
 }
 
+/* The application's prompt for this login, else the core's. */
+struct pin_prompt {
+    hsmkey_pin_prompt_fn *fn;
+    void *arg;
+};
+
 static struct hsmkey_pin *resolve_pin(struct hsmkey_token *tok, P11KitUri *uri,
+                                      const struct pin_prompt *prompt,
                                       const char **source)
 {
     const char *value = uri != NULL ? p11_kit_uri_get_pin_value(uri) : NULL;
@@ -66,6 +80,8 @@ static struct hsmkey_pin *resolve_pin(struct hsmkey_token *tok, P11KitUri *uri,
     *source = pin_source_for(tok, uri);
     if (*source != NULL)
         return hsmkey_pin_resolve(*source);
+    if (prompt->fn != NULL)
+        return prompt->fn(tok->label, prompt->arg);
     if (tok->core->prompt != NULL)
         return tok->core->prompt(tok->label, tok->core->prompt_arg);
     hsmkey_raise(HSMKEY_R_LOGIN, "token '%s' needs a PIN and none is "
@@ -147,7 +163,8 @@ static int login_locked(struct hsmkey_token *tok, const struct hsmkey_pin *pin,
     return 0;
 }
 
-int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
+static int login_with(struct hsmkey_token *tok, P11KitUri *uri,
+                      const struct pin_prompt *prompt)
 {
     struct hsmkey_pin *pin;
     const char *source;
@@ -156,7 +173,7 @@ int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
 
     if (!hsmkey_token_needs_login(tok) || hsmkey_token_is_logged_in(tok))
         return 1;
-    if ((pin = resolve_pin(tok, uri, &source)) == NULL)
+    if ((pin = resolve_pin(tok, uri, prompt, &source)) == NULL)
         return 0;
     if (!pin_hash(tok, pin, hash))
         goto done;
@@ -175,5 +192,38 @@ int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
 done:
     OPENSSL_cleanse(hash, sizeof(hash));
     hsmkey_pin_free(pin);
+    return ok;
+}
+
+int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
+{
+    static const struct pin_prompt none = { NULL, NULL };
+
+    return login_with(tok, uri, &none);
+}
+
+/*
+ * The prompt is not kept: a later login (after the token started over, or
+ * CKA_ALWAYS_AUTHENTICATE's per-signature one) never repeats its answer.
+ */
+int hsmkey_core_login_prompt(struct hsmkey_core *core, P11KitUri *uri,
+                             hsmkey_pin_prompt_fn *fn, void *arg)
+{
+    struct pin_prompt prompt = { fn, arg };
+    struct hsmkey_token **toks = NULL, *target = NULL;
+    size_t n = 0, needing = 0;
+    int ok;
+
+    if (!hsmkey_core_tokens(core, uri, &toks, &n))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hsmkey_token_needs_login(toks[i])) {
+            target = toks[i];
+            needing++;
+        }
+    }
+    /* None, or several (the search refuses to send one PIN to two). */
+    ok = needing != 1 || login_with(target, uri, &prompt);
+    OPENSSL_free(toks);
     return ok;
 }
