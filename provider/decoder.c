@@ -14,6 +14,14 @@
  *    the types it produces): finds the one private key the URI names and,
  *    when it is of this decoder's type, hands it over by reference to this
  *    provider's keymgmt.
+ *
+ * A key-reference file is data that anyone who can write the file (or the
+ * directory it is in) chose: a pin-value or pin-source in its URI is not
+ * used unless the configuration says keyref-pin = allow.  The PIN comes
+ * from HSMKEY_PIN_SOURCE or the configuration, else the application's
+ * passphrase callback.  The hsmkey CLI, which decodes URIs of its own
+ * command line this way, says so with HSMKEY_PARAM_URI_DIRECT and hands
+ * its own prompt over with HSMKEY_PARAM_PIN_PROMPT (hsmkey/prompt.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -29,6 +37,8 @@
 
 static OSSL_FUNC_decoder_newctx_fn dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn dec_freectx;
+static OSSL_FUNC_decoder_settable_ctx_params_fn dec_settable_ctx_params;
+static OSSL_FUNC_decoder_set_ctx_params_fn dec_set_ctx_params;
 static OSSL_FUNC_decoder_decode_fn pem_dec_decode;
 static OSSL_FUNC_decoder_decode_fn rsa_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ec_dec_decode;
@@ -36,18 +46,108 @@ static OSSL_FUNC_decoder_decode_fn ed25519_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ed448_dec_decode;
 static OSSL_FUNC_decoder_export_object_fn dec_export_object;
 
+struct dec_ctx {
+    struct hkprov_ctx *prov;
+    int direct;                     /* HSMKEY_PARAM_URI_DIRECT */
+    struct hsmkey_prompt_param cli; /* HSMKEY_PARAM_PIN_PROMPT; fill NULL */
+};
+
 static void *dec_newctx(void *provctx)
 {
-    return provctx; /* stateless: the provider context is all it needs */
+    struct dec_ctx *d = OPENSSL_zalloc(sizeof(*d));
+
+    if (d != NULL)
+        d->prov = provctx;
+    return d;
 }
 
 static void dec_freectx(void *ctx)
 {
-    (void)ctx;
+    OPENSSL_free(ctx);
+}
+
+static const OSSL_PARAM *dec_settable_ctx_params(void *provctx)
+{
+    static const OSSL_PARAM table[] = {
+        OSSL_PARAM_octet_string(HSMKEY_PARAM_PIN_PROMPT, NULL, 0),
+        OSSL_PARAM_int(HSMKEY_PARAM_URI_DIRECT, NULL),
+        OSSL_PARAM_END
+    };
+
+    (void)provctx;
+    return table;
+}
+
+static int dec_set_ctx_params(void *ctx, const OSSL_PARAM params[])
+{
+    struct dec_ctx *d = ctx;
+    const OSSL_PARAM *p;
+
+    p = OSSL_PARAM_locate_const(params, HSMKEY_PARAM_PIN_PROMPT);
+    if (p != NULL) {
+        if (p->data_type != OSSL_PARAM_OCTET_STRING
+            || p->data_size != sizeof(d->cli))
+            return 0;
+        memcpy(&d->cli, p->data, sizeof(d->cli));
+    }
+    p = OSSL_PARAM_locate_const(params, HSMKEY_PARAM_URI_DIRECT);
+    return p == NULL || OSSL_PARAM_get_int(p, &d->direct);
+}
+
+/* The application's prompt: the hsmkey CLI's when it gave one. */
+static struct hkprov_prompt prompt_of(const struct dec_ctx *d,
+                                      OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                                      void *pw_cbarg)
+{
+    struct hkprov_prompt p = { pw_cb, pw_cbarg,
+                               d->cli.fill != NULL ? &d->cli : NULL };
+
+    return p;
+}
+
+/*
+ * The URI of a key reference, its pin-value and pin-source dropped (see
+ * the top of the file); *dropped says that happened.
+ */
+static P11KitUri *keyref_uri(const struct dec_ctx *d, const char *text,
+                             int *dropped)
+{
+    P11KitUri *uri = hsmkey_uri_parse(text);
+
+    *dropped = 0;
+    if (uri == NULL || d->direct || d->prov->keyref_pin_allow)
+        return uri;
+    if (p11_kit_uri_get_pin_value(uri) != NULL
+        || p11_kit_uri_get_pin_source(uri) != NULL) {
+        p11_kit_uri_set_pin_value(uri, NULL);
+        p11_kit_uri_set_pin_source(uri, NULL);
+        *dropped = 1;
+    }
+    return uri;
+}
+
+/* The one private key a key reference names; NULL + raised. */
+static struct hsmkey_object *find_key(const struct dec_ctx *d,
+                                      const char *text,
+                                      const struct hkprov_prompt *prompt)
+{
+    int dropped;
+    P11KitUri *uri = keyref_uri(d, text, &dropped);
+    struct hsmkey_object *obj = NULL;
+
+    if (uri != NULL && hkprov_login(d->prov, uri, prompt))
+        obj = hsmkey_core_find_one(d->prov->core, uri, CKO_PRIVATE_KEY);
+    if (obj == NULL && dropped)
+        hsmkey_raise(HSMKEY_R_LOGIN, "key-reference file: the pin-value or "
+                     "pin-source in its URI was not used (a key-reference "
+                     "file's PIN attributes are used only with %s = allow)",
+                     HKPROV_CFG_KEYREF_PIN);
+    p11_kit_uri_free(uri);
+    return obj;
 }
 
 /* The whole input (bounded: a key reference is small). */
-static BIO *slurp(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
+static BIO *slurp(const struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
 {
     BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
     BIO *all = BIO_new(BIO_s_mem());
@@ -73,17 +173,14 @@ static BIO *slurp(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
  * here: OpenSSL's file store drops the errors of the later DER stage.  The
  * search is cached (core/cache.c), so the DER stage does not repeat it.
  */
-static int key_reachable(struct hkprov_ctx *prov, const char *text)
+static int key_reachable(const struct dec_ctx *d, const char *text,
+                         const struct hkprov_prompt *prompt)
 {
-    P11KitUri *uri = hsmkey_uri_parse(text);
-    struct hsmkey_object *obj = NULL;
     int saved = errno;
+    struct hsmkey_object *obj = find_key(d, text, prompt);
 
-    if (uri != NULL)
-        obj = hsmkey_core_find_one(prov->core, uri, CKO_PRIVATE_KEY);
     errno = saved;
     hsmkey_object_free(obj);
-    p11_kit_uri_free(uri);
     return obj != NULL;
 }
 
@@ -100,7 +197,9 @@ static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
                           OSSL_CALLBACK *cb, void *cbarg,
                           OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
-    BIO *all = slurp(ctx, cin);
+    struct dec_ctx *d = ctx;
+    struct hkprov_prompt prompt = prompt_of(d, pw_cb, pw_cbarg);
+    BIO *all = slurp(d->prov, cin);
     unsigned char *der = NULL;
     size_t derlen = 0;
     char *uri;
@@ -108,8 +207,6 @@ static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
     int ret = 1, ours;
 
     (void)selection;
-    (void)pw_cb;
-    (void)pw_cbarg;
     if (all == NULL)
         return 1;
     /* Not a key-reference file is not an error: other decoders go on.  A
@@ -123,7 +220,7 @@ static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
         return 0;
     }
     hsmkey_err_pop_to_mark();
-    if (uri != NULL && !key_reachable(ctx, uri))
+    if (uri != NULL && !key_reachable(d, uri, &prompt))
         ret = 0;
     else if (uri != NULL && hsmkey_keyref_encode_der(uri, &der, &derlen)) {
         params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA,
@@ -160,8 +257,8 @@ static int looks_like_keyref(const unsigned char *d, long len)
  * something else, NULL with *fatal 1 (and the error raised) when it is a
  * broken key reference.
  */
-static char *read_der_reference(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin,
-                                int *fatal)
+static char *read_der_reference(const struct hkprov_ctx *prov,
+                                OSSL_CORE_BIO *cin, int *fatal)
 {
     BIO *all = slurp(prov, cin);
     const unsigned char *data;
@@ -204,30 +301,27 @@ static int hand_key(struct hkprov_key *key, const char *type,
  * after the handover, the callback's verdict; 0 after an error that names
  * the URI (no such key, several keys, wrong PIN, ...).
  */
-static int decode_key(struct hkprov_ctx *prov, const char *type,
-                      OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb, void *cbarg)
+static int decode_key(const struct dec_ctx *d, const char *type,
+                      OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb, void *cbarg,
+                      const struct hkprov_prompt *prompt)
 {
     int fatal;
-    char *text = read_der_reference(prov, cin, &fatal);
-    P11KitUri *uri = NULL;
+    char *text = read_der_reference(d->prov, cin, &fatal);
     struct hsmkey_object *obj = NULL;
     struct hkprov_key *key = NULL;
     int ret = 1;
 
     if (text == NULL)
         return !fatal;
-    if ((uri = hsmkey_uri_parse(text)) == NULL
-        || (obj = hsmkey_core_find_one(prov->core, uri, CKO_PRIVATE_KEY))
-               == NULL) {
+    if ((obj = find_key(d, text, prompt)) == NULL) {
         ret = 0;
-    } else if ((key = hkprov_key_new(prov, obj)) == NULL) {
+    } else if ((key = hkprov_key_new(d->prov, obj)) == NULL) {
         ret = 0;
     } else if (EVP_PKEY_is_a(key->pub, type)) {
         ret = hand_key(key, type, cb, cbarg);
     }
     hkprov_key_free(key);
     hsmkey_object_free(obj);
-    p11_kit_uri_free(uri);
     OPENSSL_free(text);
     return ret;
 }
@@ -237,11 +331,13 @@ static int decode_key(struct hkprov_ctx *prov, const char *type,
  * looked for), and some callers (Python's ssl) report errno before the
  * error queue, which would turn "no such key" into "No such file".
  */
-static int decode_keeping_errno(struct hkprov_ctx *prov, const char *type,
+static int decode_keeping_errno(const struct dec_ctx *d, const char *type,
                                 OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb,
-                                void *cbarg)
+                                void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                                void *pw_cbarg)
 {
-    int saved = errno, ret = decode_key(prov, type, cin, cb, cbarg);
+    struct hkprov_prompt prompt = prompt_of(d, pw_cb, pw_cbarg);
+    int saved = errno, ret = decode_key(d, type, cin, cb, cbarg, &prompt);
 
     errno = saved;
     return ret;
@@ -254,9 +350,8 @@ static int decode_keeping_errno(struct hkprov_ctx *prov, const char *type,
                                 void *pw_cbarg)                               \
     {                                                                         \
         (void)selection;                                                      \
-        (void)pw_cb;                                                          \
-        (void)pw_cbarg;                                                       \
-        return decode_keeping_errno(ctx, name, cin, cb, cbarg);               \
+        return decode_keeping_errno(ctx, name, cin, cb, cbarg, pw_cb,         \
+                                    pw_cbarg);                                \
     }
 
 KEY_DECODER(rsa, "RSA")
@@ -280,17 +375,22 @@ static int dec_export_object(void *ctx, const void *objref, size_t objref_sz,
     return 0;
 }
 
+#define DEC_CTX_FUNCTIONS                                                     \
+    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },                 \
+    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },               \
+    { OSSL_FUNC_DECODER_SETTABLE_CTX_PARAMS,                                  \
+      (void (*)(void))dec_settable_ctx_params },                              \
+    { OSSL_FUNC_DECODER_SET_CTX_PARAMS, (void (*)(void))dec_set_ctx_params }
+
 const OSSL_DISPATCH hkprov_pem_decoder_functions[] = {
-    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },
-    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },
+    DEC_CTX_FUNCTIONS,
     { OSSL_FUNC_DECODER_DECODE, (void (*)(void))pem_dec_decode },
     { 0, NULL }
 };
 
 #define KEY_DECODER_FUNCTIONS(alg)                                            \
     const OSSL_DISPATCH hkprov_##alg##_decoder_functions[] = {                \
-        { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },             \
-        { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },           \
+        DEC_CTX_FUNCTIONS,                                                    \
         { OSSL_FUNC_DECODER_DECODE, (void (*)(void))alg##_dec_decode },       \
         { OSSL_FUNC_DECODER_EXPORT_OBJECT,                                    \
           (void (*)(void))dec_export_object },                                \

@@ -12,6 +12,7 @@
 
 #include "hsmkey/p11.h"
 #include "hsmkey/err.h"
+#include "hsmkey/prompt.h"
 
 /* Names as the default provider spells them, so EVP_PKEY_is_a() agrees. */
 #define HKPROV_NAMES_RSA "RSA:rsaEncryption:1.2.840.113549.1.1.1"
@@ -28,6 +29,7 @@
 #define HKPROV_CFG_PKCS11_MODULE "pkcs11-module"
 #define HKPROV_CFG_PIN_SOURCE "pin-source"
 #define HKPROV_CFG_SESSION_COPIES "session-copies"
+#define HKPROV_CFG_KEYREF_PIN "keyref-pin"
 
 struct hkprov_ctx {
     const OSSL_CORE_HANDLE *handle;
@@ -36,6 +38,8 @@ struct hkprov_ctx {
     char *module_path;
     char *pin_source;
     int session_copies; /* sign with session-object copies: yes (1) / no */
+    int keyref_pin_allow; /* keyref-pin = allow: a key-reference file's
+                             pin-value/pin-source are used */
 };
 
 /* config.c: read the section and the environment overrides. */
@@ -46,6 +50,20 @@ void hkprov_config_free(struct hkprov_ctx *ctx);
 /* errors.c: the err.h sink over the core's upcalls. */
 int hkprov_errors_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in);
 const OSSL_ITEM *hkprov_reason_strings(void);
+
+/* prompt.c: the application's way of asking for a PIN, asked last. */
+struct hkprov_prompt {
+    OSSL_PASSPHRASE_CALLBACK *pw_cb; /* OpenSSL's (store, decoder), or NULL */
+    void *pw_cbarg;
+    const struct hsmkey_prompt_param *cli; /* the hsmkey CLI's: wins */
+};
+/*
+ * Before a search for private keys: log in to the token uri names with p
+ * asked after every configured PIN source.  1 when p has nothing to ask
+ * with (the search logs in as configured) or nothing needs a PIN.
+ */
+int hkprov_login(struct hkprov_ctx *prov, P11KitUri *uri,
+                 const struct hkprov_prompt *p);
 
 /* key.c: a private key on the token, with its software public half. */
 struct hkprov_key {

@@ -128,7 +128,12 @@ static int append_all(struct store_ctx *ctx, struct hsmkey_object **objs,
     return 1;
 }
 
-static int search(struct store_ctx *ctx)
+/*
+ * A URI the application passed in is its own: its pin-value or pin-source
+ * comes first.  Else the configured sources, and the application's
+ * passphrase callback (the openssl CLI's prompt) last.
+ */
+static int search(struct store_ctx *ctx, const struct hkprov_prompt *prompt)
 {
     CK_OBJECT_CLASS classes[3];
     size_t nclasses = wanted_classes(ctx, classes);
@@ -136,6 +141,9 @@ static int search(struct store_ctx *ctx)
     size_t n;
 
     for (size_t i = 0; i < nclasses; i++) {
+        if (classes[i] == CKO_PRIVATE_KEY
+            && !hkprov_login(ctx->prov, ctx->uri, prompt))
+            return 0;
         if (!hsmkey_core_find(ctx->prov->core, ctx->uri, classes[i], &objs,
                               &n))
             return 0;
@@ -229,15 +237,14 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
                       void *pw_cbarg)
 {
     struct store_ctx *ctx = loaderctx;
+    struct hkprov_prompt prompt = { pw_cb, pw_cbarg, NULL };
     struct hsmkey_object *obj;
 
-    (void)pw_cb;
-    (void)pw_cbarg;
     if (!ctx->searched) {
         int saved = errno; /* see decoder.c: modules leave stray values */
 
         ctx->searched = 1;
-        ctx->failed = !search(ctx);
+        ctx->failed = !search(ctx, &prompt);
         errno = saved;
     }
     if (ctx->failed || ctx->next >= ctx->nobjs)

@@ -16,7 +16,7 @@
 #include "provider/prov.h"
 
 /* What the fake openssl.cnf section holds; NULL: the key is absent. */
-static const char *cnf_module, *cnf_pin, *cnf_copies;
+static const char *cnf_module, *cnf_pin, *cnf_copies, *cnf_keyref;
 static int cnf_fails;
 
 static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
@@ -33,6 +33,8 @@ static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
     if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_SESSION_COPIES))
         && cnf_copies)
         OSSL_PARAM_set_utf8_ptr(p, cnf_copies);
+    if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_KEYREF_PIN)) && cnf_keyref)
+        OSSL_PARAM_set_utf8_ptr(p, cnf_keyref);
     return 1;
 }
 
@@ -50,7 +52,7 @@ static void load(struct hkprov_ctx *ctx)
 static int setup(void **state)
 {
     (void)state;
-    cnf_module = cnf_pin = cnf_copies = NULL;
+    cnf_module = cnf_pin = cnf_copies = cnf_keyref = NULL;
     cnf_fails = 0;
     unsetenv("HSMKEY_PKCS11_MODULE");
     unsetenv("HSMKEY_PIN_SOURCE");
@@ -106,9 +108,9 @@ static void test_config_env_module_overrides(void **state)
     hkprov_config_free(&ctx);
 }
 
-/* HSMKEY_PIN_SOURCE comes after the configuration (the core asks it last):
- * the section's value is kept as is. */
-static void test_config_env_pin_does_not_override(void **state)
+/* HSMKEY_PIN_SOURCE is read by the core at each login, where it wins over
+ * this value (core/login.c): the section's value is kept as is here. */
+static void test_config_env_pin_kept_for_the_core(void **state)
 {
     struct hkprov_ctx ctx;
 
@@ -117,6 +119,34 @@ static void test_config_env_pin_does_not_override(void **state)
     setenv("HSMKEY_PIN_SOURCE", "env:OTHER", 1);
     load(&ctx);
     assert_string_equal(ctx.pin_source, "env:CNF_PIN");
+    hkprov_config_free(&ctx);
+}
+
+/* A key-reference file's PIN attributes are data unless allowed by the
+ * exact word: a typo means the safe default. */
+static void test_config_keyref_pin(void **state)
+{
+    struct hkprov_ctx ctx;
+
+    (void)state;
+    load(&ctx);
+    assert_int_equal(ctx.keyref_pin_allow, 0);
+    hkprov_config_free(&ctx);
+    cnf_keyref = "allow";
+    load(&ctx);
+    assert_int_equal(ctx.keyref_pin_allow, 1);
+    hkprov_config_free(&ctx);
+    cnf_keyref = "ignore";
+    load(&ctx);
+    assert_int_equal(ctx.keyref_pin_allow, 0);
+    hkprov_config_free(&ctx);
+    cnf_keyref = "yes";
+    load(&ctx);
+    assert_int_equal(ctx.keyref_pin_allow, 0);
+    hkprov_config_free(&ctx);
+    cnf_keyref = "Allow ";
+    load(&ctx);
+    assert_int_equal(ctx.keyref_pin_allow, 0);
     hkprov_config_free(&ctx);
 }
 
@@ -157,7 +187,8 @@ int main(void)
         cmocka_unit_test_setup(test_config_absent_means_defaults, setup),
         cmocka_unit_test_setup(test_config_empty_values_are_absent, setup),
         cmocka_unit_test_setup(test_config_env_module_overrides, setup),
-        cmocka_unit_test_setup(test_config_env_pin_does_not_override, setup),
+        cmocka_unit_test_setup(test_config_env_pin_kept_for_the_core, setup),
+        cmocka_unit_test_setup(test_config_keyref_pin, setup),
         cmocka_unit_test_setup(test_config_failed_upcall_means_defaults,
                                setup),
         cmocka_unit_test_setup(test_config_session_copies, setup),
