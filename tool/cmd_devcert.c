@@ -169,7 +169,7 @@ static int report(struct tool_ctx *ctx, X509 *cert, const struct devca *ca,
 static int devcert_run(struct tool_ctx *ctx, const struct devcert_args *a,
                        const char *san, long days)
 {
-    struct devca ca = { 0 };
+    struct devca ca = { .dirfd = -1 };
     EVP_PKEY *key = NULL;
     X509 *cert = NULL;
     int ok;
