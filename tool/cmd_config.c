@@ -181,14 +181,12 @@ static char *render(const char *so, const char *module, const char *pin)
 
 static int write_file(const char *path, const char *text)
 {
-    FILE *out = fopen(path, "w");
+    struct tool_out *out = tool_out_open(path, 0644);
+    int len = (int)strlen(text);
 
-    if (out == NULL || fputs(text, out) < 0 || fclose(out) != 0) {
-        hsmkey_raise(HSMKEY_R_FILE, "config: cannot write %s: %s", path,
-                     strerror(errno));
-        return 0;
-    }
-    return 1;
+    return out != NULL
+           && tool_out_close(out, BIO_write(tool_out_bio(out), text, len)
+                                      == len);
 }
 
 int cmd_config(struct tool_ctx *ctx, int argc, char **argv)

@@ -133,10 +133,10 @@ err:
 
 static int write_cert(X509 *cert, const char *path)
 {
-    BIO *out = tool_x509_out_open(path, 0644);
+    struct tool_out *out = tool_out_open(path, 0644);
 
     return out != NULL
-           && tool_x509_out_close(out, path, PEM_write_bio_X509(out, cert));
+           && tool_out_close(out, PEM_write_bio_X509(tool_out_bio(out), cert));
 }
 
 static int report(struct tool_ctx *ctx, X509 *cert, const struct devca *ca,

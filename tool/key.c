@@ -193,21 +193,9 @@ EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg)
 
 int tool_write_keyref(const char *path, const char *uri)
 {
-    BIO *out = BIO_new_file(path, "w");
-    int ok;
+    struct tool_out *out = tool_out_open(path, 0644);
 
-    if (out == NULL) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                     strerror(errno));
-        return 0;
-    }
-    ok = hsmkey_keyref_write_bio(out, uri);
-    if (BIO_free(out) != 1 || !ok) {
-        if (ok)
-            hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                         strerror(errno));
-        remove(path);
-        return 0;
-    }
-    return 1;
+    return out != NULL
+           && tool_out_close(out, hsmkey_keyref_write_bio(tool_out_bio(out),
+                                                          uri));
 }

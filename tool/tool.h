@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 
 #include "hsmkey/err.h"
@@ -224,5 +225,23 @@ struct hsmkey_pin *tool_ask_secret(const char *prompt);
 
 /* Write a key-reference file for uri (mode 0644, replaced if present). */
 int tool_write_keyref(const char *path, const char *uri);
+
+/* ---- output files (outfile.c) ---- */
+
+/*
+ * An output file that appears whole or not at all: written to a new file
+ * beside path (O_EXCL|O_NOFOLLOW, mode less the umask) and renamed over
+ * path once complete, so a link planted at path is replaced, never written
+ * through, and a failure leaves path as it was.  NULL + raised.
+ */
+struct tool_out;
+struct tool_out *tool_out_open(const char *path, int mode);
+BIO *tool_out_bio(struct tool_out *out);
+/*
+ * ok: the caller's writes succeeded.  Then flushed, synced and renamed
+ * over path; else (or when that fails) the new file is removed and the
+ * failure raised naming path.  Frees out.
+ */
+int tool_out_close(struct tool_out *out, int ok);
 
 #endif

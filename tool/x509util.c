@@ -4,12 +4,9 @@
  * requests (see x509util.h).
  */
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -105,37 +102,6 @@ char *tool_x509_name_text(const X509_NAME *name)
         out = OPENSSL_strndup(data, (size_t)n);
     BIO_free(mem);
     return out;
-}
-
-/* ---- output files ---- */
-
-BIO *tool_x509_out_open(const char *path, int mode)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    BIO *out = f != NULL ? BIO_new_fp(f, BIO_CLOSE) : NULL;
-
-    if (out == NULL) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                     strerror(errno));
-        if (f != NULL)
-            fclose(f);
-        else if (fd >= 0)
-            close(fd);
-    }
-    return out;
-}
-
-int tool_x509_out_close(BIO *out, const char *path, int ok)
-{
-    ok = ok && BIO_flush(out) == 1;
-    BIO_free(out); /* fclose: a late write error shows in ok above */
-    if (!ok) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                     errno ? strerror(errno) : "write failed");
-        remove(path);
-    }
-    return ok;
 }
 
 /* ---- subjectAltName ---- */
