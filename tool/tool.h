@@ -18,6 +18,7 @@
 #ifndef HSMKEY_TOOL_H
 #define HSMKEY_TOOL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <openssl/bio.h>
@@ -43,7 +44,9 @@ struct tool_ctx {
     const char *cmd;        /* the command's name, for messages */
     const char *module;     /* --module, else HSMKEY_PKCS11_MODULE; NULL:
                                every module registered with p11-kit */
-    const char *pin_source; /* --pin-source, else HSMKEY_PIN_SOURCE; NULL */
+    const char *pin_source; /* --pin-source, else HSMKEY_PIN_SOURCE; NULL;
+                               made absolute into pin_abs by tool_setup */
+    char pin_abs[PATH_MAX + 8];
     int json;               /* --json: machine-readable output on stdout */
     int interactive;        /* stdin is a terminal: a PIN may be asked */
     struct hsmkey_core *core; /* TOOL_NEEDS_CORE */
@@ -102,6 +105,13 @@ int tool_opt_required(const char *cmd, const char *name, const char *value);
  */
 int tool_parse_hex(const char *cmd, const char *name, const char *hex,
                    unsigned char *out, size_t *len);
+
+/*
+ * A "file:" source (PIN, passphrase) given on the command line with a
+ * relative path, made absolute against the working directory; any other
+ * source copied as it is.  0 + raised when it does not fit in out.
+ */
+int tool_source_absolute(const char *src, char *out, size_t len);
 
 /*
  * The global options, wherever they appear (before "--"): they are taken
@@ -193,6 +203,10 @@ int tool_pin_available(const struct tool_ctx *ctx);
  * without echo, keeps the answer in ctx->pin and hands out copies.
  */
 struct hsmkey_pin *tool_pin_prompt(const char *token_label, void *arg);
+/* The same answer for the provider (hsmkey/prompt.h): copied from ctx->pin
+ * into the provider's protected buffer. */
+int tool_pin_fill(const char *token_label, unsigned char *buf, size_t cap,
+                  size_t *len, void *arg);
 
 /*
  * The URI a --key argument names: a pkcs11: URI (checked, a pin-value
@@ -206,11 +220,22 @@ char *tool_key_uri(const char *arg);
 struct hsmkey_object *tool_find_one(struct tool_ctx *ctx, const char *uri,
                                     CK_OBJECT_CLASS cls);
 /*
- * The token's private key as an EVP_PKEY of ctx->libctx (the hsmkey
- * provider, through OSSL_STORE): arg is a URI or a key-reference file.  A
- * PIN typed at the prompt travels only inside the in-memory URI.
+ * The token's private key as an EVP_PKEY of ctx->libctx: arg is a URI or a
+ * key-reference file, decoded by the hsmkey provider's key-reference
+ * decoder (never looked up as a file name); a key of any other provider is
+ * refused.  A PIN typed at the prompt reaches the provider only through
+ * tool_pin_fill.
  */
 EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg);
+/* A token key's public half as a default-provider key; NULL + raised. */
+EVP_PKEY *tool_key_public(const EVP_PKEY *key);
+/*
+ * Proof that key (on the token) holds the private half of pub: it signs a
+ * fresh challenge that the default provider verifies with pub.  0 + raised,
+ * naming shown.
+ */
+int tool_prove_key(struct tool_ctx *ctx, EVP_PKEY *key, EVP_PKEY *pub,
+                   const char *shown);
 
 /*
  * After keygen / import: write the key-reference file out (may be NULL),
