@@ -360,25 +360,31 @@ int hsmkey_partner_prove(struct hsmkey_object *priv, EVP_PKEY *pub,
                          const struct hsmkey_object *from,
                          OSSL_LIB_CTX *libctx, const char *propq)
 {
-    int verified = 0, ran;
+    int verified = 0, ran, signs = hsmkey_object_flag(priv, CKA_SIGN, 0);
 
-    if (hsmkey_object_flag(priv, CKA_SIGN, 0)) {
+    if (signs) {
         ran = by_signature(priv, pub, libctx, propq, &verified);
     } else if (hsmkey_object_key_type(priv) == CKK_EC
                && hsmkey_object_flag(priv, CKA_DERIVE, 0)) {
         ran = by_ecdh(priv, pub, libctx, propq, &verified);
     } else {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s can neither sign nor derive, "
-                     "so %s cannot be proven to hold its public key",
-                     hsmkey_object_desc(priv), hsmkey_object_desc(from));
+                     "so the %s beside it cannot be proven to hold its public "
+                     "key", hsmkey_object_desc(priv),
+                     hsmkey_object_class(from) == CKO_CERTIFICATE
+                         ? "certificate" : "public key object");
         return 0;
     }
     if (!ran)
         return 0; /* the token failed: raised */
     if (!verified)
-        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: %s does not hold its public "
-                     "key (the private key's signature does not verify with "
-                     "it): replaced or foreign, refused",
-                     hsmkey_object_desc(priv), hsmkey_object_desc(from));
+        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: the %s beside it does not "
+                     "hold its public key (%s): replaced or foreign, refused",
+                     hsmkey_object_desc(priv),
+                     hsmkey_object_class(from) == CKO_CERTIFICATE
+                         ? "certificate" : "public key object",
+                     signs ? "the private key's signature does not verify "
+                             "with it"
+                           : "the private key's ECDH secret with it differs");
     return verified;
 }

@@ -79,3 +79,17 @@ p11 --write-object "$T/att384.pub.der" --type pubkey --id 03 \
     --label ec384-key >/dev/null 2>&1
 should_fail 'several public keys claim to be its public half' \
     ossl pkey -in "$(uri ec384-key)" -pubout
+
+say "a key that may derive but not sign: proved by ECDH, swapped refused too"
+preloaded "$HSMKEY_SEC_BIN/derive_key" "$TOKEN_MODULE" "$TOKEN_LABEL" \
+    "$TOKEN_PIN_FILE" dh-key "$T/dh.pub" >"$T/out/dh.out" 2>&1 ||
+    die "derive_key: $(cat "$T/out/dh.out")"
+ossl pkey -in "$(uri dh-key)" -pubout -out "$T/dh.prov.pub"
+assert_eq "$(spki "$T/dh.prov.pub")" "$(spki "$T/dh.pub")" \
+    "the derive-only key's public half"
+p11 --delete-object --type pubkey --id 0d >/dev/null 2>&1
+p11 --write-object "$T/attacker.pub.der" --type pubkey --id 0d \
+    --label dh-key >/dev/null 2>&1
+should_fail 'does not hold its public key' \
+    ossl pkey -in "$(uri dh-key)" -pubout
+
