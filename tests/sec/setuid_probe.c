@@ -20,6 +20,19 @@
 #include <openssl/evp.h>
 #include <openssl/store.h>
 
+/*
+ * In an ASan build: a setuid process cannot read its own
+ * /proc/self/environ, where the sanitizer runtime looks for ASAN_OPTIONS,
+ * and LeakSanitizer cannot stop the threads of a non-dumpable process.
+ * The runtime asks this function instead (other builds never call it).
+ */
+__attribute__((visibility("default"))) const char *__asan_default_options(void);
+
+const char *__asan_default_options(void)
+{
+    return "detect_leaks=0";
+}
+
 static EVP_PKEY *load(OSSL_LIB_CTX *libctx, const char *uri)
 {
     OSSL_STORE_CTX *store = OSSL_STORE_open_ex(uri, libctx, "provider=hsmkey",
