@@ -13,6 +13,9 @@
  *   pin-source      file:PATH or env:NAME; HSMKEY_PIN_SOURCE comes first,
  *                   and a URI's own pin-value/pin-source before both (the
  *                   core resolves the order at login).
+ *   keyref-pin      ignore (default) or allow: whether a pin-value or
+ *                   pin-source inside a key-reference file is used (the
+ *                   file is data, not instructions).
  *   session-copies  auto (default), yes or no: sign with a session-object
  *                   copy of each key per session (core/object.c).
  *   max-sessions    at most this many sessions per token (default: the
@@ -20,10 +23,16 @@
  *   session-wait    seconds a signer waits for a session when all are busy
  *                   (default 10).
  *
- * A value that makes no sense stops the provider from loading, naming the
- * key: a typo must not silently fall back to a default.
+ * A value that makes no sense must not pass for a choice, but failing the
+ * provider's init would hide why: OpenSSL drops the errors of a
+ * configuration it loads implicitly, and the application then only says
+ * "unregistered scheme".  So the provider loads, keeps the first such
+ * problem, and every key load fails naming it (hkprov_config_check) until
+ * the configuration is fixed.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/core_dispatch.h>
@@ -31,6 +40,27 @@
 #include <openssl/params.h>
 
 #include "prov.h"
+
+/* The first value that makes no sense, kept for every key load to name
+ * (the default stays in force meanwhile); 1: the load goes on. */
+static int bad_value(struct hkprov_ctx *ctx, const char *key,
+                     const char *value, const char *expected)
+{
+    if (ctx->config_error[0] == '\0')
+        snprintf(ctx->config_error, sizeof(ctx->config_error),
+                 "the hsmkey provider's configuration: %s = %.32s: expected "
+                 "%s; no key is loaded until it is fixed", key, value,
+                 expected);
+    return 1;
+}
+
+int hkprov_config_check(const struct hkprov_ctx *ctx)
+{
+    if (ctx->config_error[0] == '\0')
+        return 1;
+    hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s", ctx->config_error);
+    return 0;
+}
 
 static int set_string(struct hkprov_ctx *ctx, char **dst, const char *key,
                       const char *value)
@@ -84,24 +114,32 @@ static int set_copies(struct hkprov_ctx *ctx, const char *key,
             return 1;
         }
     }
-    hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s = %.32s: expected auto, yes or "
-                 "no", key, value);
-    return 0;
+    return bad_value(ctx, key, value, "auto, yes or no");
 }
 
-static int parse_count(const char *key, const char *value, unsigned long max,
+static int set_keyref_pin(struct hkprov_ctx *ctx, const char *key,
+                          const char *value)
+{
+    if (strcmp(value, "allow") == 0 || strcmp(value, "ignore") == 0) {
+        ctx->keyref_pin_allow = value[0] == 'a';
+        return 1;
+    }
+    return bad_value(ctx, key, value, "ignore or allow");
+}
+
+static int parse_count(struct hkprov_ctx *ctx, const char *key,
+                       const char *value, unsigned long max,
                        unsigned long *out)
 {
-    char *end;
+    char *end, what[48];
     unsigned long n;
 
     errno = 0;
     n = strtoul(value, &end, 10);
     if (errno != 0 || end == value || *end != '\0' || value[0] == '-'
         || n > max) {
-        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s = %.32s: expected a whole "
-                     "number from 0 to %lu", key, value, max);
-        return 0;
+        snprintf(what, sizeof(what), "a whole number from 0 to %lu", max);
+        return bad_value(ctx, key, value, what);
     }
     *out = n;
     return 1;
@@ -110,17 +148,16 @@ static int parse_count(const char *key, const char *value, unsigned long max,
 static int set_max_sessions(struct hkprov_ctx *ctx, const char *key,
                             const char *value)
 {
-    return parse_count(key, value, 100000, &ctx->max_sessions);
+    return parse_count(ctx, key, value, 100000, &ctx->max_sessions);
 }
 
 static int set_session_wait(struct hkprov_ctx *ctx, const char *key,
                             const char *value)
 {
-    unsigned long s;
+    unsigned long s = ULONG_MAX; /* kept when the value is refused */
 
-    if (!parse_count(key, value, 3600, &s))
-        return 0;
-    ctx->session_wait_ms = (long)s * 1000;
+    if (parse_count(ctx, key, value, 3600, &s) && s != ULONG_MAX)
+        ctx->session_wait_ms = (long)s * 1000;
     return 1;
 }
 
@@ -135,6 +172,7 @@ static const struct config_key {
       set_init_args },
     /* HSMKEY_PIN_SOURCE is the core's to weigh against a URI's source. */
     { HKPROV_CFG_PIN_SOURCE, NULL, set_pin_source },
+    { HKPROV_CFG_KEYREF_PIN, NULL, set_keyref_pin },
     { HKPROV_CFG_SESSION_COPIES, NULL, set_copies },
     { HKPROV_CFG_MAX_SESSIONS, NULL, set_max_sessions },
     { HKPROV_CFG_SESSION_WAIT, NULL, set_session_wait },

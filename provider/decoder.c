@@ -14,6 +14,14 @@
  *    the types it produces): finds the one private key the URI names and,
  *    when it is of this decoder's type, hands it over by reference to this
  *    provider's keymgmt.
+ *
+ * A key-reference file is data that anyone who can write the file (or the
+ * directory it is in) chose: a pin-value or pin-source in its URI is not
+ * used unless the configuration says keyref-pin = allow.  The PIN comes
+ * from HSMKEY_PIN_SOURCE or the configuration, else the application's
+ * passphrase callback.  The hsmkey CLI, which decodes URIs of its own
+ * command line this way, says so with HSMKEY_PARAM_URI_DIRECT and hands
+ * its own prompt over with HSMKEY_PARAM_PIN_PROMPT (hsmkey/prompt.h).
  */
 #include <errno.h>
 #include <string.h>
@@ -30,6 +38,8 @@
 
 static OSSL_FUNC_decoder_newctx_fn dec_newctx;
 static OSSL_FUNC_decoder_freectx_fn dec_freectx;
+static OSSL_FUNC_decoder_settable_ctx_params_fn dec_settable_ctx_params;
+static OSSL_FUNC_decoder_set_ctx_params_fn dec_set_ctx_params;
 static OSSL_FUNC_decoder_decode_fn pem_dec_decode;
 static OSSL_FUNC_decoder_decode_fn rsa_dec_decode;
 static OSSL_FUNC_decoder_decode_fn rsapss_dec_decode;
@@ -38,18 +48,130 @@ static OSSL_FUNC_decoder_decode_fn ed25519_dec_decode;
 static OSSL_FUNC_decoder_decode_fn ed448_dec_decode;
 static OSSL_FUNC_decoder_export_object_fn dec_export_object;
 
+struct dec_ctx {
+    struct hkprov_ctx *prov;
+    int direct;                     /* HSMKEY_PARAM_URI_DIRECT */
+    struct hsmkey_prompt_param cli; /* HSMKEY_PARAM_PIN_PROMPT; fill NULL */
+};
+
 static void *dec_newctx(void *provctx)
 {
-    return provctx; /* stateless: the provider context is all it needs */
+    struct dec_ctx *d = OPENSSL_zalloc(sizeof(*d));
+
+    if (d != NULL)
+        d->prov = provctx;
+    return d;
 }
 
 static void dec_freectx(void *ctx)
 {
-    (void)ctx;
+    OPENSSL_free(ctx);
+}
+
+static const OSSL_PARAM *dec_settable_ctx_params(void *provctx)
+{
+    static const OSSL_PARAM table[] = {
+        OSSL_PARAM_octet_string(HSMKEY_PARAM_PIN_PROMPT, NULL, 0),
+        OSSL_PARAM_int(HSMKEY_PARAM_URI_DIRECT, NULL),
+        OSSL_PARAM_END
+    };
+
+    (void)provctx;
+    return table;
+}
+
+static int dec_set_ctx_params(void *ctx, const OSSL_PARAM params[])
+{
+    struct dec_ctx *d = ctx;
+    const OSSL_PARAM *p;
+
+    p = OSSL_PARAM_locate_const(params, HSMKEY_PARAM_PIN_PROMPT);
+    if (p != NULL) {
+        if (p->data_type != OSSL_PARAM_OCTET_STRING
+            || p->data_size != sizeof(d->cli))
+            return 0;
+        memcpy(&d->cli, p->data, sizeof(d->cli));
+    }
+    p = OSSL_PARAM_locate_const(params, HSMKEY_PARAM_URI_DIRECT);
+    return p == NULL || OSSL_PARAM_get_int(p, &d->direct);
+}
+
+/* The application's prompt: the hsmkey CLI's when it gave one. */
+static struct hkprov_prompt prompt_of(const struct dec_ctx *d,
+                                      OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                                      void *pw_cbarg)
+{
+    struct hkprov_prompt p = { pw_cb, pw_cbarg,
+                               d->cli.fill != NULL ? &d->cli : NULL };
+
+    return p;
+}
+
+/*
+ * The URI of a key reference, its pin-value and pin-source dropped (see
+ * the top of the file); *dropped says that happened.
+ */
+static P11KitUri *keyref_uri(const struct dec_ctx *d, const char *text,
+                             int *dropped)
+{
+    P11KitUri *uri = hsmkey_uri_parse(text);
+
+    *dropped = 0;
+    if (uri == NULL || d->direct || d->prov->keyref_pin_allow)
+        return uri;
+    if (p11_kit_uri_get_pin_value(uri) != NULL
+        || p11_kit_uri_get_pin_source(uri) != NULL) {
+        p11_kit_uri_set_pin_value(uri, NULL);
+        p11_kit_uri_set_pin_source(uri, NULL);
+        *dropped = 1;
+    }
+    return uri;
+}
+
+/* What a key reference names: the public key when its type= says so, else
+ * (the usual case, with or without type=private) the private key. */
+static CK_OBJECT_CLASS uri_class(P11KitUri *uri)
+{
+    CK_ATTRIBUTE *a = p11_kit_uri_get_attribute(uri, CKA_CLASS);
+    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+
+    if (a != NULL && a->ulValueLen == sizeof(cls))
+        memcpy(&cls, a->pValue, sizeof(cls));
+    return cls == CKO_PUBLIC_KEY ? cls : CKO_PRIVATE_KEY;
+}
+
+/* The one key a key reference names, and its class; NULL + raised.  A
+ * private key may need the application's prompt; a public key never. */
+static struct hsmkey_object *find_key(const struct dec_ctx *d,
+                                      const char *text,
+                                      const struct hkprov_prompt *prompt,
+                                      CK_OBJECT_CLASS *cls)
+{
+    int dropped;
+    P11KitUri *uri = keyref_uri(d, text, &dropped);
+    struct hsmkey_object *obj = NULL;
+
+    *cls = CKO_PRIVATE_KEY;
+    if (uri != NULL && !hkprov_config_check(d->prov)) {
+        p11_kit_uri_free(uri);
+        return NULL;
+    }
+    if (uri != NULL) {
+        *cls = uri_class(uri);
+        if (*cls != CKO_PRIVATE_KEY || hkprov_login(d->prov, uri, prompt))
+            obj = hsmkey_core_find_one(d->prov->core, uri, *cls);
+    }
+    if (obj == NULL && dropped)
+        hsmkey_raise(HSMKEY_R_LOGIN, "key-reference file: the pin-value or "
+                     "pin-source in its URI was not used (a key-reference "
+                     "file's PIN attributes are used only with %s = allow)",
+                     HKPROV_CFG_KEYREF_PIN);
+    p11_kit_uri_free(uri);
+    return obj;
 }
 
 /* The whole input (bounded: a key reference is small). */
-static BIO *slurp(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
+static BIO *slurp(const struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
 {
     BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
     BIO *all = BIO_new(BIO_s_mem());
@@ -68,33 +190,6 @@ static BIO *slurp(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin)
         return NULL;
     }
     return all;
-}
-
-/* What a key reference names: the public key when its type= says so, else
- * (the usual case, with or without type=private) the private key. */
-static CK_OBJECT_CLASS uri_class(P11KitUri *uri)
-{
-    CK_ATTRIBUTE *a = p11_kit_uri_get_attribute(uri, CKA_CLASS);
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-
-    if (a != NULL && a->ulValueLen == sizeof(cls))
-        memcpy(&cls, a->pValue, sizeof(cls));
-    return cls == CKO_PUBLIC_KEY ? cls : CKO_PRIVATE_KEY;
-}
-
-/* The one key a reference names, and its class; NULL after raising. */
-static struct hsmkey_object *referenced(struct hkprov_ctx *prov,
-                                        const char *text, CK_OBJECT_CLASS *cls)
-{
-    P11KitUri *uri = hsmkey_uri_parse(text);
-    struct hsmkey_object *obj = NULL;
-
-    if (uri != NULL) {
-        *cls = uri_class(uri);
-        obj = hsmkey_core_find_one(prov->core, uri, *cls);
-    }
-    p11_kit_uri_free(uri);
-    return obj;
 }
 
 /* A public key goes on as SubjectPublicKeyInfo DER: the default provider's
@@ -132,11 +227,12 @@ static int hand_public_der(struct hkprov_ctx *prov, struct hsmkey_object *obj,
  * here: OpenSSL's file store drops the errors of the later DER stage.  The
  * search is cached (core/cache.c), so the DER stage does not repeat it.
  */
-static int hand_on(struct hkprov_ctx *prov, const char *text,
-                   OSSL_CALLBACK *cb, void *cbarg)
+static int hand_on(const struct dec_ctx *d, const char *text,
+                   const struct hkprov_prompt *prompt, OSSL_CALLBACK *cb,
+                   void *cbarg)
 {
-    CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
-    struct hsmkey_object *obj = referenced(prov, text, &cls);
+    CK_OBJECT_CLASS cls;
+    struct hsmkey_object *obj = find_key(d, text, prompt, &cls);
     unsigned char *der = NULL;
     size_t derlen = 0;
     OSSL_PARAM params[3];
@@ -145,7 +241,7 @@ static int hand_on(struct hkprov_ctx *prov, const char *text,
     if (obj == NULL)
         return 0;
     if (cls == CKO_PUBLIC_KEY) {
-        ret = hand_public_der(prov, obj, cb, cbarg);
+        ret = hand_public_der(d->prov, obj, cb, cbarg);
     } else if (hsmkey_keyref_encode_der(text, &der, &derlen)) {
         params[0] = OSSL_PARAM_construct_octet_string(OSSL_OBJECT_PARAM_DATA,
                                                       der, derlen);
@@ -169,14 +265,13 @@ static int pem_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
                           OSSL_CALLBACK *cb, void *cbarg,
                           OSSL_PASSPHRASE_CALLBACK *pw_cb, void *pw_cbarg)
 {
-    struct hkprov_ctx *prov = vctx;
-    BIO *in = BIO_new_from_core_bio(prov->libctx, cin);
+    struct dec_ctx *d = vctx;
+    struct hkprov_prompt prompt = prompt_of(d, pw_cb, pw_cbarg);
+    BIO *in = BIO_new_from_core_bio(d->prov->libctx, cin);
     char *text;
     int seen = 0, ret, saved = errno;
 
     (void)selection;
-    (void)pw_cb;
-    (void)pw_cbarg;
     if (in == NULL)
         return 0;
     hsmkey_err_set_mark();
@@ -193,7 +288,7 @@ static int pem_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
         return 0;
     }
     hsmkey_err_pop_to_mark();
-    ret = hand_on(prov, text, cb, cbarg);
+    ret = hand_on(d, text, &prompt, cb, cbarg);
     OPENSSL_free(text);
     errno = saved; /* see decode_keeping_errno */
     return ret;
@@ -220,8 +315,8 @@ static int looks_like_keyref(const unsigned char *d, long len)
  * something else, NULL with *fatal 1 (and the error raised) when it is a
  * broken key reference.
  */
-static char *read_der_reference(struct hkprov_ctx *prov, OSSL_CORE_BIO *cin,
-                                int *fatal)
+static char *read_der_reference(const struct hkprov_ctx *prov,
+                                OSSL_CORE_BIO *cin, int *fatal)
 {
     BIO *all = slurp(prov, cin);
     const unsigned char *data;
@@ -264,32 +359,30 @@ static int hand_key(struct hkprov_key *key, const char *type,
  * after the handover, the callback's verdict; 0 after an error that names
  * the URI (no such key, several keys, wrong PIN, ...).
  */
-static int decode_key(struct hkprov_ctx *prov, const char *type,
-                      OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb, void *cbarg)
+static int decode_key(const struct dec_ctx *d, const char *type,
+                      OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb, void *cbarg,
+                      const struct hkprov_prompt *prompt)
 {
     int fatal;
-    char *text = read_der_reference(prov, cin, &fatal);
-    P11KitUri *uri = NULL;
+    char *text = read_der_reference(d->prov, cin, &fatal);
+    CK_OBJECT_CLASS cls;
     struct hsmkey_object *obj = NULL;
     struct hkprov_key *key = NULL;
     int ret = 1;
 
     if (text == NULL)
         return !fatal;
-    if ((uri = hsmkey_uri_parse(text)) == NULL
-        || (obj = hsmkey_core_find_one(prov->core, uri, uri_class(uri)))
-               == NULL) {
+    if ((obj = find_key(d, text, prompt, &cls)) == NULL) {
         ret = 0;
-    } else if ((key = hsmkey_object_class(obj) == CKO_PUBLIC_KEY
-                          ? hkprov_key_new_public(prov, obj)
-                          : hkprov_key_new(prov, obj)) == NULL) {
+    } else if ((key = cls == CKO_PUBLIC_KEY
+                          ? hkprov_key_new_public(d->prov, obj)
+                          : hkprov_key_new(d->prov, obj)) == NULL) {
         ret = 0;
     } else if (EVP_PKEY_is_a(key->pub, type)) {
         ret = hand_key(key, type, cb, cbarg);
     }
     hkprov_key_free(key);
     hsmkey_object_free(obj);
-    p11_kit_uri_free(uri);
     OPENSSL_free(text);
     return ret;
 }
@@ -299,11 +392,13 @@ static int decode_key(struct hkprov_ctx *prov, const char *type,
  * looked for), and some callers (Python's ssl) report errno before the
  * error queue, which would turn "no such key" into "No such file".
  */
-static int decode_keeping_errno(struct hkprov_ctx *prov, const char *type,
+static int decode_keeping_errno(const struct dec_ctx *d, const char *type,
                                 OSSL_CORE_BIO *cin, OSSL_CALLBACK *cb,
-                                void *cbarg)
+                                void *cbarg, OSSL_PASSPHRASE_CALLBACK *pw_cb,
+                                void *pw_cbarg)
 {
-    int saved = errno, ret = decode_key(prov, type, cin, cb, cbarg);
+    struct hkprov_prompt prompt = prompt_of(d, pw_cb, pw_cbarg);
+    int saved = errno, ret = decode_key(d, type, cin, cb, cbarg, &prompt);
 
     errno = saved;
     return ret;
@@ -316,9 +411,8 @@ static int decode_keeping_errno(struct hkprov_ctx *prov, const char *type,
                                 void *pw_cbarg)                               \
     {                                                                         \
         (void)selection;                                                      \
-        (void)pw_cb;                                                          \
-        (void)pw_cbarg;                                                       \
-        return decode_keeping_errno(ctx, name, cin, cb, cbarg);               \
+        return decode_keeping_errno(ctx, name, cin, cb, cbarg, pw_cb,         \
+                                    pw_cbarg);                                \
     }
 
 KEY_DECODER(rsa, "RSA")
@@ -343,17 +437,22 @@ static int dec_export_object(void *ctx, const void *objref, size_t objref_sz,
     return 0;
 }
 
+#define DEC_CTX_FUNCTIONS                                                     \
+    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },                 \
+    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },               \
+    { OSSL_FUNC_DECODER_SETTABLE_CTX_PARAMS,                                  \
+      (void (*)(void))dec_settable_ctx_params },                              \
+    { OSSL_FUNC_DECODER_SET_CTX_PARAMS, (void (*)(void))dec_set_ctx_params }
+
 const OSSL_DISPATCH hkprov_pem_decoder_functions[] = {
-    { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },
-    { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },
+    DEC_CTX_FUNCTIONS,
     { OSSL_FUNC_DECODER_DECODE, (void (*)(void))pem_dec_decode },
     { 0, NULL }
 };
 
 #define KEY_DECODER_FUNCTIONS(alg)                                            \
     const OSSL_DISPATCH hkprov_##alg##_decoder_functions[] = {                \
-        { OSSL_FUNC_DECODER_NEWCTX, (void (*)(void))dec_newctx },             \
-        { OSSL_FUNC_DECODER_FREECTX, (void (*)(void))dec_freectx },           \
+        DEC_CTX_FUNCTIONS,                                                    \
         { OSSL_FUNC_DECODER_DECODE, (void (*)(void))alg##_dec_decode },       \
         { OSSL_FUNC_DECODER_EXPORT_OBJECT,                                    \
           (void (*)(void))dec_export_object },                                \

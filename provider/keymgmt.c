@@ -235,11 +235,12 @@ static int rsapss_kmgmt_import(void *keydata, int selection,
     return import_public(keydata, "RSA-PSS", OSSL_PKEY_PARAM_RSA_D, params);
 }
 
-/* RSA-PSS keys sign with the RSA signature, as in the default provider;
- * they have no other operation. */
+/* RSA-PSS keys sign with the RSA signature, as in the default provider,
+ * under the name only this provider registers (see
+ * kmgmt_operation_name); they have no other operation. */
 static const char *rsapss_kmgmt_query_operation_name(int operation_id)
 {
-    return operation_id == OSSL_OP_SIGNATURE ? "RSA" : NULL;
+    return operation_id == OSSL_OP_SIGNATURE ? HKPROV_OPNAME_RSA : NULL;
 }
 
 static int ec_kmgmt_import(void *keydata, int selection,

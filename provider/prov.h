@@ -12,6 +12,7 @@
 
 #include "hsmkey/p11.h"
 #include "hsmkey/err.h"
+#include "hsmkey/prompt.h"
 
 /* Names as the default provider spells them, so EVP_PKEY_is_a() agrees. */
 #define HKPROV_NAMES_RSA "RSA:rsaEncryption:1.2.840.113549.1.1.1"
@@ -47,6 +48,7 @@
 #define HKPROV_CFG_SESSION_COPIES "session-copies"
 #define HKPROV_CFG_MAX_SESSIONS "max-sessions"
 #define HKPROV_CFG_SESSION_WAIT "session-wait"
+#define HKPROV_CFG_KEYREF_PIN "keyref-pin"
 
 struct hkprov_ctx {
     const OSSL_CORE_HANDLE *handle;
@@ -58,16 +60,35 @@ struct hkprov_ctx {
     enum hsmkey_copies session_copies;
     unsigned long max_sessions; /* 0: the token's own limit */
     long session_wait_ms;       /* -1: the core's default */
+    int keyref_pin_allow; /* keyref-pin = allow: a key-reference file's
+                             pin-value/pin-source are used */
+    char config_error[256]; /* the first value that made no sense */
 };
 
 /* config.c: read the section and the environment overrides. */
 int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
                        const OSSL_DISPATCH *in);
 void hkprov_config_free(struct hkprov_ctx *ctx);
+/* 1, or 0 raising the configuration's first bad value (config.c). */
+int hkprov_config_check(const struct hkprov_ctx *ctx);
 
 /* errors.c: the err.h sink over the core's upcalls. */
 int hkprov_errors_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in);
 const OSSL_ITEM *hkprov_reason_strings(void);
+
+/* prompt.c: the application's way of asking for a PIN, asked last. */
+struct hkprov_prompt {
+    OSSL_PASSPHRASE_CALLBACK *pw_cb; /* OpenSSL's (store, decoder), or NULL */
+    void *pw_cbarg;
+    const struct hsmkey_prompt_param *cli; /* the hsmkey CLI's: wins */
+};
+/*
+ * Before a search for private keys: log in to the token uri names with p
+ * asked after every configured PIN source.  1 when p has nothing to ask
+ * with (the search logs in as configured) or nothing needs a PIN.
+ */
+int hkprov_login(struct hkprov_ctx *prov, P11KitUri *uri,
+                 const struct hkprov_prompt *p);
 
 /* key.c: a private key on the token, with its software public half. */
 struct hkprov_key {

@@ -51,7 +51,8 @@ static void *store_open(void *provctx, const char *uri)
     if (ctx == NULL)
         return NULL;
     ctx->prov = provctx;
-    if ((ctx->uri = hsmkey_uri_parse(uri)) == NULL
+    if (!hkprov_config_check(ctx->prov)
+        || (ctx->uri = hsmkey_uri_parse(uri)) == NULL
         || (ctx->criteria = hkprov_store_search_new()) == NULL) {
         store_close(ctx);
         return NULL;
@@ -159,33 +160,41 @@ static void keep_matching(struct store_ctx *ctx, struct hsmkey_object **objs,
 }
 
 /*
- * Whether a PIN could be had for a login: the URI's, the configuration's or
- * the environment's (core/login.c takes them in that order).
+ * Whether a PIN could be had for a login: the URI's, the environment's,
+ * the configuration's (core/token.c takes them in that order), or the
+ * application's prompt.
  */
-static int pin_at_hand(const struct store_ctx *ctx)
+static int pin_at_hand(const struct store_ctx *ctx,
+                       const struct hkprov_prompt *prompt)
 {
     const char *env = secure_getenv("HSMKEY_PIN_SOURCE");
 
     return p11_kit_uri_get_pin_value(ctx->uri) != NULL
            || p11_kit_uri_get_pin_source(ctx->uri) != NULL
-           || ctx->prov->pin_source != NULL || (env != NULL && *env != '\0');
+           || ctx->prov->pin_source != NULL || (env != NULL && *env != '\0')
+           || (prompt != NULL && (prompt->cli != NULL || prompt->pw_cb != NULL));
 }
 
 /*
  * The objects of one class.  Private keys nobody asked for by name (the
  * URI and the application named no class) are left out, quietly, when the
- * token wants a PIN and none is at hand; a PIN that is there but wrong is
- * still an error.
+ * token wants a PIN and none is configured (the application is not asked
+ * for one just to list); a PIN that is there but wrong is still an error.
  */
 static int find_class(struct store_ctx *ctx, CK_OBJECT_CLASS cls,
-                      int implied, struct hsmkey_object ***objs, size_t *n)
+                      int implied, const struct hkprov_prompt *prompt,
+                      struct hsmkey_object ***objs, size_t *n)
 {
     int optional = implied && cls == CKO_PRIVATE_KEY, ok;
 
     if (optional)
         hsmkey_err_set_mark();
-    ok = hsmkey_core_find(ctx->prov->core, ctx->uri, cls, objs, n);
-    if (optional && !ok && !pin_at_hand(ctx)) {
+    /* Nobody asked for private keys by name: no prompt for them. */
+    if (optional)
+        prompt = NULL;
+    ok = (cls != CKO_PRIVATE_KEY || hkprov_login(ctx->prov, ctx->uri, prompt))
+         && hsmkey_core_find(ctx->prov->core, ctx->uri, cls, objs, n);
+    if (optional && !ok && !pin_at_hand(ctx, prompt)) {
         hsmkey_err_pop_to_mark();
         *objs = NULL;
         *n = 0;
@@ -196,7 +205,12 @@ static int find_class(struct store_ctx *ctx, CK_OBJECT_CLASS cls,
     return ok;
 }
 
-static int search(struct store_ctx *ctx)
+/*
+ * A URI the application passed in is its own: its pin-value or pin-source
+ * comes first.  Else the configured sources, and the application's
+ * passphrase callback (the openssl CLI's prompt) last.
+ */
+static int search(struct store_ctx *ctx, const struct hkprov_prompt *prompt)
 {
     CK_OBJECT_CLASS classes[3];
     size_t nclasses = wanted_classes(ctx, classes);
@@ -205,7 +219,7 @@ static int search(struct store_ctx *ctx)
     size_t n;
 
     for (size_t i = 0; i < nclasses; i++) {
-        if (!find_class(ctx, classes[i], nclasses > 1, &objs, &n))
+        if (!find_class(ctx, classes[i], nclasses > 1, prompt, &objs, &n))
             return 0;
         if (filtered)
             keep_matching(ctx, objs, &n);
@@ -300,15 +314,14 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
                       void *pw_cbarg)
 {
     struct store_ctx *ctx = loaderctx;
+    struct hkprov_prompt prompt = { pw_cb, pw_cbarg, NULL };
     struct hsmkey_object *obj;
 
-    (void)pw_cb;
-    (void)pw_cbarg;
     if (!ctx->searched) {
         int saved = errno; /* see decoder.c: modules leave stray values */
 
         ctx->searched = 1;
-        ctx->failed = !search(ctx);
+        ctx->failed = !search(ctx, &prompt);
         errno = saved;
     }
     if (ctx->failed || ctx->next >= ctx->nobjs)

@@ -18,6 +18,8 @@ packages=(
     # NSS softoken (certutil)
     swtpm swtpm-tools tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus
     libtpm2-pkcs11-1 libtpm2-pkcs11-tools opencryptoki libnss3-tools
+    # the security tests (tests/sec/): system calls watched, setpriv
+    strace util-linux
 )
 
 if [ -n "${HSMKEY_SKIP_APT:-}" ]; then

@@ -27,6 +27,11 @@ shopt -s inherit_errexit 2>/dev/null || true
 # PIN files are written the way an operator must write them: hsmkey refuses a
 # pin file that other users can read or write.
 umask 077
+# A program with no PIN configured asks the application's prompt: never the
+# terminal of whoever runs the tests (those that type a PIN use a pty).
+if [ -t 0 ]; then
+    exec </dev/null
+fi
 
 TEST_NAME=$(basename "$0" .sh)
 HSMKEY_SRC=${HSMKEY_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}

@@ -7,8 +7,11 @@
  * value is never taken from a following "--" terminator.  Errors name the
  * option and the command, and are usage errors (exit code 2).
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tool.h"
 
@@ -190,4 +193,33 @@ bad:
     hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "%s: --%s '%.80s' is not 1 to %zu "
                  "bytes of hex (e.g. 01 or 0a1b2c)", cmd, name, hex, cap);
     return 0;
+}
+
+/*
+ * The core takes PIN files by absolute path only (a server's working
+ * directory is anyone's guess); on the command line, a relative one means
+ * the user's working directory, so it is made absolute here.
+ */
+int tool_source_absolute(const char *src, char *out, size_t len)
+{
+    char *cwd;
+    int n;
+
+    if (strncmp(src, "file:", 5) != 0 || src[5] == '/' || src[5] == '\0') {
+        n = snprintf(out, len, "%s", src);
+    } else {
+        if ((cwd = getcwd(NULL, 0)) == NULL) {
+            hsmkey_raise(HSMKEY_R_FILE, "a relative file: source needs the "
+                         "working directory: %s", strerror(errno));
+            return 0;
+        }
+        n = snprintf(out, len, "file:%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd,
+                     src + 5);
+        free(cwd);
+    }
+    if (n < 0 || (size_t)n >= len) {
+        hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "a file: source is too long");
+        return 0;
+    }
+    return 1;
 }

@@ -260,9 +260,10 @@ static int key_unreachable(struct check_run *run,
 static void key_items(struct tool_ctx *ctx, struct check_run *run,
                       struct hsmkey_object *obj, EVP_PKEY *key)
 {
-    /* The token's own public key object, read without the provider; the
-     * provider's key when the token has none to give. */
-    EVP_PKEY *pub = hsmkey_object_public_key(obj, NULL, NULL);
+    /* The public half of the very key key-proof signs with (the provider
+     * proved it against the private key); the key itself if it cannot be
+     * exported. */
+    EVP_PKEY *pub = tool_key_public(key);
     struct check_key_flags f = {
         hsmkey_object_flag(obj, CKA_SENSITIVE, 0),
         hsmkey_object_flag(obj, CKA_EXTRACTABLE, 1),

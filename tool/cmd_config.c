@@ -38,9 +38,17 @@ const char cmd_config_help[] =
     "                 HSMKEY_PKCS11_MODULE_INIT_ARGS overrides it.\n"
     "                 Registered p11-kit modules take theirs from\n"
     "                 x-init-reserved in their p11-kit module file.\n"
-    "  pin-source     file:PATH (the file's first line) or env:VAR (from\n"
-    "                 --pin-source); used when HSMKEY_PIN_SOURCE is unset.\n"
-    "                 A URI's own pin-source or pin-value wins.\n"
+    "  pin-source     file:/PATH (the file's first line; an absolute path,\n"
+    "                 the file owned by the program's user or root, not\n"
+    "                 writable by group or others, not readable by others)\n"
+    "                 or env:VAR (from --pin-source, a relative path made\n"
+    "                 absolute).  HSMKEY_PIN_SOURCE overrides it; a URI's\n"
+    "                 own pin-source or pin-value comes before both.\n"
+    "  keyref-pin     ignore (default) or allow: whether a pin-value or\n"
+    "                 pin-source inside a key-reference file is used.  A\n"
+    "                 key-reference file is data: whoever wrote it must not\n"
+    "                 choose which file the program opens or which PIN it\n"
+    "                 sends.\n"
     "  session-copies auto (default), yes or no: sign with a session-object\n"
     "                 copy of each key per session, made inside the token,\n"
     "                 never extractable (auto: on SoftHSM2 only).\n"
@@ -51,6 +59,14 @@ const char cmd_config_help[] =
     "  activate       1: load the provider when the configuration is read.\n"
     "Other sections: openssl_conf and nodejs_conf (Node.js) name the\n"
     "[openssl_init] section; [provider_sect] lists default and hsmkey.\n"
+    "\n"
+    "The PIN, first found wins: the pin-value or pin-source of a URI the\n"
+    "program was given directly; HSMKEY_PIN_SOURCE; pin-source above; the\n"
+    "program's own passphrase prompt (the openssl CLI asks on the terminal).\n"
+    "The environment overrides this file for every key alike; both\n"
+    "HSMKEY_PKCS11_MODULE and HSMKEY_PIN_SOURCE are read with secure_getenv,\n"
+    "so a setuid or setgid program ignores them.  Prefer pin-source to\n"
+    "pin-value: the openssl CLI prints the URIs it is given in its messages.\n"
     "\n"
     "Examples:\n"
     "  hsmkey --module /usr/lib/softhsm/libsofthsm2.so \\\n"
@@ -228,14 +244,12 @@ static char *render_escaped(const struct cnf_values *plain)
 
 static int write_file(const char *path, const char *text)
 {
-    FILE *out = fopen(path, "w");
+    struct tool_out *out = tool_out_open(path, 0644);
+    int len = (int)strlen(text);
 
-    if (out == NULL || fputs(text, out) < 0 || fclose(out) != 0) {
-        hsmkey_raise(HSMKEY_R_FILE, "config: cannot write %s: %s", path,
-                     strerror(errno));
-        return 0;
-    }
-    return 1;
+    return out != NULL
+           && tool_out_close(out, BIO_write(tool_out_bio(out), text, len)
+                                      == len);
 }
 
 int cmd_config(struct tool_ctx *ctx, int argc, char **argv)

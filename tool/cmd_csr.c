@@ -114,10 +114,11 @@ static int csr_report(struct tool_ctx *ctx, X509_REQ *req,
 
 static int csr_write(X509_REQ *req, const char *path)
 {
-    BIO *out = tool_x509_out_open(path, 0644);
+    struct tool_out *out = tool_out_open(path, 0644);
 
     return out != NULL
-           && tool_x509_out_close(out, path, PEM_write_bio_X509_REQ(out, req));
+           && tool_out_close(out, PEM_write_bio_X509_REQ(tool_out_bio(out),
+                                                         req));
 }
 
 int cmd_csr(struct tool_ctx *ctx, int argc, char **argv)

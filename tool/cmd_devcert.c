@@ -133,10 +133,10 @@ err:
 
 static int write_cert(X509 *cert, const char *path)
 {
-    BIO *out = tool_x509_out_open(path, 0644);
+    struct tool_out *out = tool_out_open(path, 0644);
 
     return out != NULL
-           && tool_x509_out_close(out, path, PEM_write_bio_X509(out, cert));
+           && tool_out_close(out, PEM_write_bio_X509(tool_out_bio(out), cert));
 }
 
 static int report(struct tool_ctx *ctx, X509 *cert, const struct devca *ca,
@@ -166,20 +166,28 @@ static int report(struct tool_ctx *ctx, X509 *cert, const struct devca *ca,
     return ok;
 }
 
+/*
+ * The certificate is for the key the token proved it holds: a signature by
+ * the token key verified with the public half that goes into it, as csr
+ * verifies its request.
+ */
 static int devcert_run(struct tool_ctx *ctx, const struct devcert_args *a,
                        const char *san, long days)
 {
-    struct devca ca = { 0 };
-    EVP_PKEY *key = NULL;
+    struct devca ca = { .dirfd = -1 };
+    EVP_PKEY *key = NULL, *pub = NULL;
     X509 *cert = NULL;
     int ok;
 
     /* The token first: a wrong URI or PIN leaves no new CA behind. */
     ok = (key = tool_load_key(ctx, a->key)) != NULL
+         && (pub = tool_key_public(key)) != NULL
+         && tool_prove_key(ctx, key, pub, a->key)
          && devca_open(a->ca_dir, &ca)
-         && (cert = issue(&ca, key, a, san, days)) != NULL
+         && (cert = issue(&ca, pub, a, san, days)) != NULL
          && write_cert(cert, a->out) && report(ctx, cert, &ca, a->out, san);
     X509_free(cert);
+    EVP_PKEY_free(pub);
     EVP_PKEY_free(key);
     devca_close(&ca);
     return ok ? TOOL_EXIT_OK : TOOL_EXIT_RAISED;

@@ -187,13 +187,16 @@ int cmd_import(struct tool_ctx *ctx, int argc, char **argv)
     struct hsmkey_newkey nk = { 0 };
     unsigned char idbuf[64];
     size_t idlen = sizeof(idbuf);
+    char passabs[PATH_MAX + 8];
     EVP_PKEY *key;
 
     if (!tool_opts_parse(ctx->cmd, argc, argv, opts)
         || !tool_opt_required(ctx->cmd, "token", token)
         || !tool_opt_required(ctx->cmd, "label", label)
         || !tool_opt_required(ctx->cmd, "key", path)
-        || (passin != NULL && !passin_check(passin))
+        || (passin != NULL
+            && (!tool_source_absolute(passin, passabs, sizeof(passabs))
+                || !passin_check(passin = passabs)))
         || (id != NULL && !tool_parse_hex(ctx->cmd, "id", id, idbuf, &idlen))
         || (key = read_key(path, passin, ctx->interactive)) == NULL)
         return TOOL_EXIT_RAISED;

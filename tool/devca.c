@@ -18,13 +18,6 @@
 #define CA_DAYS 3650
 #define SERIAL_BYTES 16
 
-static int exists(const char *path)
-{
-    struct stat st;
-
-    return stat(path, &st) == 0;
-}
-
 int devca_add_ext(X509 *cert, X509V3_CTX *ctx, int nid, const char *value)
 {
     X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
@@ -86,17 +79,121 @@ X509 *devca_new_cert(const char *cn, const X509_NAME *issuer, long skew_secs,
     return cert;
 }
 
+/* ---- the directory and its files ---- */
+
+/*
+ * Someone else's directory, or one others may write, could hold a CA they
+ * made (root would then issue node certificates under it) or links that
+ * send what we write elsewhere: the directory must be the caller's and
+ * closed to others, and is used through a descriptor from then on.
+ */
+static int open_dir(const char *dir, struct devca *ca)
+{
+    struct stat st;
+
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        hsmkey_raise(HSMKEY_R_FILE, "--ca-dir %s: cannot create it: %s", dir,
+                     strerror(errno));
+        return 0;
+    }
+    ca->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (ca->dirfd < 0) {
+        hsmkey_raise(HSMKEY_R_FILE, "--ca-dir %s: %s", dir,
+                     errno == ELOOP || errno == ENOTDIR
+                         ? "not a directory (a symbolic link is refused)"
+                         : strerror(errno));
+        return 0;
+    }
+    if (fstat(ca->dirfd, &st) != 0 || st.st_uid != geteuid()
+        || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        hsmkey_raise(HSMKEY_R_FILE, "--ca-dir %s: must belong to this user "
+                     "(uid %u) and not be writable by group or others (it "
+                     "is uid %u, mode %04o): refused", dir,
+                     (unsigned int)geteuid(), (unsigned int)st.st_uid,
+                     (unsigned int)(st.st_mode & 07777));
+        return 0;
+    }
+    return 1;
+}
+
+/* 1 when name is in the directory (a link counts: it is refused later). */
+static int present(const struct devca *ca, const char *name)
+{
+    struct stat st;
+
+    return fstatat(ca->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/*
+ * One of the CA's files, for reading: a regular file of this user that
+ * group and others cannot write (nor, with closed set, read), never
+ * through a link.  A BIO that owns the descriptor, or NULL + raised.
+ */
+static BIO *open_file(const struct devca *ca, const char *name,
+                      const char *path, int closed)
+{
+    int fd = openat(ca->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    mode_t refused = closed ? 077 : (S_IWGRP | S_IWOTH);
+    struct stat st;
+    BIO *in;
+
+    if (fd < 0) {
+        hsmkey_raise(HSMKEY_R_FILE, "%s: %s", path, errno == ELOOP
+                     ? "a symbolic link: refused" : strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()
+        || (st.st_mode & refused) != 0) {
+        hsmkey_raise(HSMKEY_R_FILE, "%s: must be a regular file of this user "
+                     "(uid %u)%s (it is uid %u, mode %04o): refused", path,
+                     (unsigned int)geteuid(), closed
+                         ? " that nobody else can read or write (mode 0600)"
+                         : " that nobody else can write",
+                     (unsigned int)st.st_uid,
+                     (unsigned int)(st.st_mode & 07777));
+        close(fd);
+        return NULL;
+    }
+    if ((in = BIO_new_fd(fd, BIO_CLOSE)) == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        close(fd);
+    }
+    return in;
+}
+
+/* A new file in the directory: never one that is there, never a link. */
+static BIO *create_file(const struct devca *ca, const char *name,
+                        const char *path, int mode)
+{
+    int fd = openat(ca->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+                                         | O_CLOEXEC, (mode_t)mode);
+    BIO *out;
+
+    if (fd < 0) {
+        hsmkey_raise(HSMKEY_R_FILE, "cannot create %s: %s", path,
+                     strerror(errno));
+        return NULL;
+    }
+    if ((out = BIO_new_fd(fd, BIO_CLOSE)) == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        close(fd);
+    }
+    return out;
+}
+
 /* ---- loading ---- */
 
 static int load_cert(struct devca *ca)
 {
-    BIO *in = BIO_new_file(ca->cert_path, "r");
+    BIO *in = open_file(ca, "ca.pem", ca->cert_path, 0);
 
-    ca->cert = in != NULL ? PEM_read_bio_X509(in, NULL, NULL, NULL) : NULL;
+    if (in == NULL)
+        return 0;
+    ca->cert = PEM_read_bio_X509(in, NULL, NULL, NULL);
     BIO_free(in);
     if (ca->cert == NULL)
-        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: %s", ca->cert_path,
-                     in == NULL ? strerror(errno) : "not a PEM certificate");
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: not a PEM certificate",
+                     ca->cert_path);
     else if (X509_check_ca(ca->cert) < 1)
         hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s is not a CA certificate",
                      ca->cert_path);
@@ -107,21 +204,33 @@ static int load_cert(struct devca *ca)
 
 static int load_key(struct devca *ca)
 {
-    BIO *in = BIO_new_file(ca->key_path, "r");
+    BIO *in = open_file(ca, "ca.key", ca->key_path, 1);
 
+    if (in == NULL)
+        return 0;
     /* "" as passphrase: an encrypted key fails instead of prompting. */
-    ca->key = in != NULL ? PEM_read_bio_PrivateKey(in, NULL, NULL, "") : NULL;
+    ca->key = PEM_read_bio_PrivateKey(in, NULL, NULL, "");
     BIO_free(in);
     if (ca->key == NULL)
-        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: %s", ca->key_path,
-                     in == NULL ? strerror(errno)
-                                : "not an unencrypted PEM private key");
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: not an unencrypted PEM private "
+                     "key", ca->key_path);
     else if (X509_check_private_key(ca->cert, ca->key) != 1)
         hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s is not the key of %s",
                      ca->key_path, ca->cert_path);
     else
         return 1;
     return 0;
+}
+
+/* A written file: 1 when every write and the close went well. */
+static int out_close(BIO *out, const char *path, int ok)
+{
+    ok = ok && BIO_flush(out) == 1;
+    BIO_free(out);
+    if (!ok)
+        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
+                     errno ? strerror(errno) : "write failed");
+    return ok;
 }
 
 /* ---- creating ---- */
@@ -155,50 +264,31 @@ static X509 *self_signed(EVP_PKEY *key)
     return cert;
 }
 
-/* O_EXCL: a key that appeared meanwhile is never overwritten. */
-static int write_key(const struct devca *ca)
-{
-    int fd = open(ca->key_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  0600);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    BIO *out = f != NULL ? BIO_new_fp(f, BIO_CLOSE) : NULL;
-
-    if (out == NULL) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot create %s: %s", ca->key_path,
-                     strerror(errno));
-        if (f != NULL)
-            fclose(f);
-        else if (fd >= 0)
-            close(fd);
-        return 0;
-    }
-    return tool_x509_out_close(out, ca->key_path,
-                               PEM_write_bio_PrivateKey(out, ca->key, NULL,
-                                                        NULL, 0, NULL, NULL));
-}
-
 static int create(const char *dir, struct devca *ca)
 {
     BIO *out;
+    int ok;
 
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        hsmkey_raise(HSMKEY_R_FILE, "--ca-dir %s: cannot create it: %s", dir,
-                     strerror(errno));
-        return 0;
-    }
     ca->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     ca->cert = ca->key != NULL ? self_signed(ca->key) : NULL;
     if (ca->cert == NULL) {
         hsmkey_raise(HSMKEY_R_INTERNAL, "cannot make the dev CA for %s", dir);
         return 0;
     }
-    if (!write_key(ca))
+    if ((out = create_file(ca, "ca.key", ca->key_path, 0600)) == NULL
+        || !out_close(out, ca->key_path,
+                      PEM_write_bio_PrivateKey(out, ca->key, NULL, NULL, 0,
+                                               NULL, NULL))) {
+        unlinkat(ca->dirfd, "ca.key", 0);
         return 0;
-    out = tool_x509_out_open(ca->cert_path, 0644);
-    if (out == NULL
-        || !tool_x509_out_close(out, ca->cert_path,
-                                PEM_write_bio_X509(out, ca->cert))) {
-        remove(ca->key_path); /* no key without its certificate */
+    }
+    out = create_file(ca, "ca.pem", ca->cert_path, 0644);
+    ok = out != NULL
+         && out_close(out, ca->cert_path, PEM_write_bio_X509(out, ca->cert));
+    if (!ok) {
+        if (out != NULL)
+            unlinkat(ca->dirfd, "ca.pem", 0);
+        unlinkat(ca->dirfd, "ca.key", 0); /* no key without its certificate */
         return 0;
     }
     ca->created = 1;
@@ -209,6 +299,7 @@ int devca_open(const char *dir, struct devca *ca)
 {
     int have_cert, have_key;
 
+    ca->dirfd = -1;
     if (snprintf(ca->cert_path, sizeof(ca->cert_path), "%s/ca.pem", dir)
             >= (int)sizeof(ca->cert_path)
         || snprintf(ca->key_path, sizeof(ca->key_path), "%s/ca.key", dir)
@@ -216,8 +307,10 @@ int devca_open(const char *dir, struct devca *ca)
         hsmkey_raise(HSMKEY_R_BAD_ARGUMENT, "--ca-dir: path too long");
         return 0;
     }
-    have_cert = exists(ca->cert_path);
-    have_key = exists(ca->key_path);
+    if (!open_dir(dir, ca))
+        return 0;
+    have_cert = present(ca, "ca.pem");
+    have_key = present(ca, "ca.key");
     if (have_cert && have_key)
         return load_cert(ca) && load_key(ca);
     if (have_cert || have_key) {
@@ -236,4 +329,7 @@ void devca_close(struct devca *ca)
     EVP_PKEY_free(ca->key);
     ca->cert = NULL;
     ca->key = NULL;
+    if (ca->dirfd >= 0)
+        close(ca->dirfd);
+    ca->dirfd = -1;
 }

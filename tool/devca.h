@@ -15,6 +15,7 @@ struct devca {
     X509 *cert;
     EVP_PKEY *key;
     int created; /* made by this run */
+    int dirfd;   /* the directory, once checked (-1: none) */
     char cert_path[PATH_MAX];
     char key_path[PATH_MAX];
 };
@@ -22,7 +23,11 @@ struct devca {
 /*
  * Load the CA of dir, or create dir (mode 0700, one level) and a new CA in
  * it when neither file is there.  Only one of the two present is an error:
- * a CA without its key (or the reverse) is never silently replaced.
+ * a CA without its key (or the reverse) is never silently replaced.  dir
+ * must be the caller's, not a symbolic link, not writable by group or
+ * others; ca.key the caller's regular file with mode 0600 (or less), ca.pem
+ * the caller's and not writable by others; new files are made with O_EXCL
+ * and O_NOFOLLOW inside the checked directory.
  */
 int devca_open(const char *dir, struct devca *ca);
 void devca_close(struct devca *ca);

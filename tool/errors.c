@@ -72,11 +72,13 @@ static int is_hsmkey(unsigned long e)
            || (lib != NULL && strcmp(lib, "hsmkey") == 0);
 }
 
+/* The provider's own error comes before OpenSSL's generic ones that the
+ * decoder or store add after it ("No supported data to decode"). */
 int tool_errors_ours_queued(void)
 {
-    unsigned long e = ERR_peek_last_error();
+    unsigned long first = ERR_peek_error(), last = ERR_peek_last_error();
 
-    return e != 0 && is_hsmkey(e);
+    return (first != 0 && is_hsmkey(first)) || (last != 0 && is_hsmkey(last));
 }
 
 struct queued {

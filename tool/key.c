@@ -2,6 +2,15 @@
 /*
  * key.c - the key a --key argument names (a pkcs11: URI or a key-reference
  * file), found through the core or loaded through the hsmkey provider.
+ *
+ * The provider's key is decoded from the DER of a key reference by
+ * hsmkey.so's own decoder: never through OSSL_STORE with the text, whose
+ * "file" scheme is tried first, so a file named like the URI (planted in a
+ * shared directory) would be loaded instead of the token key and the URI,
+ * with any PIN in it, stat()ed.  A key from any other provider is refused.
+ * A PIN typed at the prompt goes to the provider through
+ * HSMKEY_PARAM_PIN_PROMPT, from protected PIN memory to protected PIN
+ * memory: never in a URI, never through OpenSSL's passphrase wrapper.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,14 +22,24 @@
 #include <sys/stat.h>
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
-#include <openssl/store.h>
+#include <openssl/decoder.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "hsmkey/keyref.h"
+#include "hsmkey/prompt.h"
 #include "tool.h"
 #include "x509util.h"
 
-/* A URI from the command line or a file: well-formed and without a PIN. */
-static int uri_check(const char *uri, const char *where)
+#define CHALLENGE_LEN 32
+
+/*
+ * A URI from the command line or a file: well-formed and without a PIN.
+ * A key-reference file is data, so its pin-source is refused as well.
+ */
+static int uri_check(const char *uri, const char *where, int from_file)
 {
     P11KitUri *p = hsmkey_uri_parse(uri);
     int ok = p != NULL;
@@ -30,6 +49,12 @@ static int uri_check(const char *uri, const char *where)
                      "PIN is never taken from the command line or a file "
                      "given there: use --pin-source", where);
         ok = 0;
+    } else if (p != NULL && from_file
+               && p11_kit_uri_get_pin_source(p) != NULL) {
+        hsmkey_raise(HSMKEY_R_BAD_URI, "%s: the key-reference file's URI "
+                     "carries a pin-source; a key-reference file names a "
+                     "key, not where its PIN is: use --pin-source", where);
+        ok = 0;
     } else if (p == NULL) {
         hsmkey_raise(HSMKEY_R_BAD_URI, "%s: not a usable pkcs11: URI", where);
     }
@@ -37,13 +62,18 @@ static int uri_check(const char *uri, const char *where)
     return ok;
 }
 
+static int is_uri(const char *arg)
+{
+    return strncasecmp(arg, "pkcs11:", 7) == 0;
+}
+
 char *tool_key_uri(const char *arg)
 {
     BIO *in;
     char *uri;
 
-    if (strncasecmp(arg, "pkcs11:", 7) == 0)
-        return uri_check(arg, "--key") ? OPENSSL_strdup(arg) : NULL;
+    if (is_uri(arg))
+        return uri_check(arg, "--key", 0) ? OPENSSL_strdup(arg) : NULL;
     if ((in = BIO_new_file(arg, "r")) == NULL) {
         hsmkey_raise(HSMKEY_R_FILE, "--key %s: %s (expected a pkcs11: URI "
                      "or a key-reference file)", arg, strerror(errno));
@@ -53,7 +83,7 @@ char *tool_key_uri(const char *arg)
     BIO_free(in);
     if (uri == NULL)
         tool_key_file_hint(arg);
-    if (uri != NULL && !uri_check(uri, arg)) {
+    if (uri != NULL && !uri_check(uri, arg, 1)) {
         OPENSSL_free(uri);
         uri = NULL;
     }
@@ -95,109 +125,158 @@ done:
     return one;
 }
 
-/* Only a terminal and no pin source at all: the provider gets our PIN. */
-static int needs_prompt(const struct tool_ctx *ctx, P11KitUri *p)
+/* Only a key that hsmkey.so holds is a token key. */
+static int from_hsmkey(EVP_PKEY *key, const char *shown)
 {
-    const char *env = getenv("HSMKEY_PIN_SOURCE");
+    const OSSL_PROVIDER *prov = EVP_PKEY_get0_provider(key);
+    const char *name = prov != NULL ? OSSL_PROVIDER_get0_name(prov) : NULL;
 
-    return ctx->interactive && ctx->pin_source == NULL
-           && (env == NULL || *env == '\0')
-           && p11_kit_uri_get_pin_source(p) == NULL;
+    if (name != NULL && strcmp(name, "hsmkey") == 0)
+        return 1;
+    hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "%s: the key loaded is not a token "
+                 "key of the hsmkey provider (it comes from %s): refused",
+                 shown, name != NULL ? name : "no provider");
+    return 0;
 }
 
-/* The URI with the PIN as pin-value, formatted by p11-kit (escaped). */
-static char *with_pin(struct tool_ctx *ctx, P11KitUri *p)
+/* The decoder's settings: the prompt when there is a terminal, and
+ * whether the URI is the command line's own (its pin-source then counts). */
+static int decoder_params(struct tool_ctx *ctx, OSSL_DECODER_CTX *dctx,
+                          int direct)
 {
-    const CK_TOKEN_INFO *ti = p11_kit_uri_get_token_info(p);
-    struct hsmkey_pin *pin;
-    char label[33], *text = NULL, *out = NULL;
-    size_t n = sizeof(ti->label);
+    struct hsmkey_prompt_param prompt = { tool_pin_fill, ctx };
+    OSSL_PARAM params[3], *p = params;
 
-    while (n > 0 && (ti->label[n - 1] == ' ' || ti->label[n - 1] == '\0'))
-        n--;
-    snprintf(label, sizeof(label), "%.*s", (int)n, (const char *)ti->label);
-    if ((pin = tool_pin_prompt(n > 0 ? label : "(any)", ctx)) == NULL)
-        return NULL;
-    p11_kit_uri_set_pin_value(p, (const char *)hsmkey_pin_data(pin));
-    if (p11_kit_uri_format(p, P11_KIT_URI_FOR_ANY, &text) == P11_KIT_URI_OK)
-        out = OPENSSL_strdup(text);
-    p11_kit_uri_set_pin_value(p, NULL);
-    if (text != NULL) {
-        OPENSSL_cleanse(text, strlen(text));
-        free(text);
-    }
-    hsmkey_pin_free(pin);
-    if (out == NULL)
-        hsmkey_raise(HSMKEY_R_INTERNAL, "cannot format the key URI");
-    return out;
+    if (ctx->interactive)
+        *p++ = OSSL_PARAM_construct_octet_string(HSMKEY_PARAM_PIN_PROMPT,
+                                                 &prompt, sizeof(prompt));
+    *p++ = OSSL_PARAM_construct_int(HSMKEY_PARAM_URI_DIRECT, &direct);
+    *p = OSSL_PARAM_construct_end();
+    return OSSL_DECODER_CTX_set_params(dctx, params);
 }
 
 /*
- * The URI handed to OSSL_STORE: with the prompted PIN as pin-value when
- * nothing else would give the provider one.  *secret says to wipe it.
+ * The key reference goes in as PEM, as a file's would: its PEM stage finds
+ * the key and logs in (the provider's decoder.c), and the errors it raises
+ * (a refused PIN) reach the caller; the DER stage's would be dropped by
+ * OpenSSL's decoder chain, leaving only "no key".
  */
-static char *store_uri(struct tool_ctx *ctx, const char *uri, int *secret)
+static EVP_PKEY *decode(struct tool_ctx *ctx, const char *uri, int direct)
 {
-    P11KitUri *p = hsmkey_uri_parse(uri);
-    char *out = NULL;
-
-    *secret = 0;
-    if (p == NULL)
-        return NULL;
-    if (needs_prompt(ctx, p)) {
-        out = with_pin(ctx, p);
-        *secret = 1;
-    } else if ((out = OPENSSL_strdup(uri)) == NULL) {
-        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
-    }
-    p11_kit_uri_free(p);
-    return out;
-}
-
-static EVP_PKEY *store_load(OSSL_LIB_CTX *libctx, const char *uri,
-                            const char *shown)
-{
-    OSSL_STORE_CTX *store;
-    OSSL_STORE_INFO *info;
+    BIO *pem = BIO_new(BIO_s_mem());
+    OSSL_DECODER_CTX *dctx = NULL;
     EVP_PKEY *key = NULL;
+    int ok;
 
-    store = OSSL_STORE_open_ex(uri, libctx, NULL, NULL, NULL, NULL, NULL,
-                               NULL);
-    if (store == NULL) {
-        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "cannot open %s", shown);
+    if (pem == NULL || !hsmkey_keyref_write_bio(pem, uri)) {
+        BIO_free(pem);
         return NULL;
     }
-    OSSL_STORE_expect(store, OSSL_STORE_INFO_PKEY);
-    while (key == NULL && !OSSL_STORE_eof(store)) {
-        if ((info = OSSL_STORE_load(store)) == NULL)
-            break;
-        if (OSSL_STORE_INFO_get_type(info) == OSSL_STORE_INFO_PKEY)
-            key = OSSL_STORE_INFO_get1_PKEY(info);
-        OSSL_STORE_INFO_free(info);
+    dctx = OSSL_DECODER_CTX_new_for_pkey(&key, "PEM", NULL, NULL, 0,
+                                         ctx->libctx, "provider=hsmkey");
+    ok = dctx != NULL && OSSL_DECODER_CTX_get_num_decoders(dctx) > 0
+         && decoder_params(ctx, dctx, direct);
+    if (!ok)
+        hsmkey_raise(HSMKEY_R_MODULE, "the hsmkey provider %s has no "
+                     "key-reference decoder", tool_provider_path());
+    else
+        ok = OSSL_DECODER_from_bio(dctx, pem);
+    OSSL_DECODER_CTX_free(dctx);
+    BIO_free(pem);
+    if (!ok) {
+        EVP_PKEY_free(key);
+        key = NULL;
     }
-    OSSL_STORE_close(store);
     /* After the provider said why (a refused PIN, say), "no private key"
      * would only mislead. */
     if (key == NULL && !tool_errors_ours_queued())
-        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no private key at %s", shown);
+        hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no private key at %s", uri);
     return key;
 }
 
 EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg)
 {
-    char *uri = tool_key_uri(arg), *full = NULL;
+    char *uri = tool_key_uri(arg);
     EVP_PKEY *key = NULL;
-    int secret = 0;
 
     if (uri == NULL)
         return NULL;
-    if ((full = store_uri(ctx, uri, &secret)) != NULL)
-        key = store_load(ctx->libctx, full, uri);
-    if (full != NULL && secret)
-        OPENSSL_cleanse(full, strlen(full));
-    OPENSSL_free(full);
+    key = decode(ctx, uri, is_uri(arg));
+    if (key != NULL && !from_hsmkey(key, uri)) {
+        EVP_PKEY_free(key);
+        key = NULL;
+    }
     OPENSSL_free(uri);
     return key;
+}
+
+EVP_PKEY *tool_key_public(const EVP_PKEY *key)
+{
+    unsigned char *der = NULL;
+    const unsigned char *p;
+    int len = i2d_PUBKEY(key, &der);
+    EVP_PKEY *pub = NULL;
+
+    p = der;
+    if (len > 0)
+        pub = d2i_PUBKEY_ex(NULL, &p, len, NULL, "?provider=default");
+    OPENSSL_free(der);
+    if (pub == NULL)
+        hsmkey_raise(HSMKEY_R_INTERNAL, "cannot read the token key's public "
+                     "half");
+    return pub;
+}
+
+/* Ed25519/Ed448 hash internally: no separate digest. */
+static const char *proof_digest(const EVP_PKEY *key)
+{
+    return EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448")
+               ? NULL : "SHA256";
+}
+
+static int sign_challenge(struct tool_ctx *ctx, EVP_PKEY *key,
+                          const unsigned char *msg, unsigned char **sig,
+                          size_t *siglen)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL
+             && EVP_DigestSignInit_ex(md, NULL, proof_digest(key), ctx->libctx,
+                                      NULL, key, NULL) == 1
+             && EVP_DigestSign(md, NULL, siglen, msg, CHALLENGE_LEN) == 1
+             && (*sig = OPENSSL_malloc(*siglen)) != NULL
+             && EVP_DigestSign(md, *sig, siglen, msg, CHALLENGE_LEN) == 1;
+
+    EVP_MD_CTX_free(md);
+    return ok;
+}
+
+int tool_prove_key(struct tool_ctx *ctx, EVP_PKEY *key, EVP_PKEY *pub,
+                   const char *shown)
+{
+    unsigned char msg[CHALLENGE_LEN], *sig = NULL;
+    size_t siglen = 0;
+    EVP_MD_CTX *md = NULL;
+    int ok;
+
+    if (RAND_bytes(msg, sizeof(msg)) != 1
+        || !sign_challenge(ctx, key, msg, &sig, &siglen)) {
+        hsmkey_raise(HSMKEY_R_PKCS11, "the token key %s did not sign a "
+                     "challenge", shown);
+        OPENSSL_free(sig);
+        return 0;
+    }
+    md = EVP_MD_CTX_new();
+    ok = md != NULL
+         && EVP_DigestVerifyInit_ex(md, NULL, proof_digest(pub), NULL,
+                                    "?provider=default", pub, NULL) == 1
+         && EVP_DigestVerify(md, sig, siglen, msg, CHALLENGE_LEN) == 1;
+    EVP_MD_CTX_free(md);
+    OPENSSL_free(sig);
+    if (!ok)
+        hsmkey_raise(HSMKEY_R_PKCS11, "the token key %s signed a challenge "
+                     "that its public key does not verify: not certified",
+                     shown);
+    return ok;
 }
 
 /*
@@ -209,9 +288,9 @@ EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg)
  */
 int tool_write_keyref(const char *path, const char *uri)
 {
-    BIO *out = tool_x509_out_open(path, S_IRUSR | S_IWUSR | S_IRGRP);
+    struct tool_out *out = tool_out_open(path, 0640);
 
     return out != NULL
-           && tool_x509_out_close(out, path,
-                                  hsmkey_keyref_write_bio(out, uri));
+           && tool_out_close(out, hsmkey_keyref_write_bio(tool_out_bio(out),
+                                                          uri));
 }

@@ -39,7 +39,7 @@ struct hsmkey_token *tool_token(struct tool_ctx *ctx, const char *label)
 
 int tool_pin_available(const struct tool_ctx *ctx)
 {
-    const char *env = getenv("HSMKEY_PIN_SOURCE");
+    const char *env = secure_getenv("HSMKEY_PIN_SOURCE");
 
     return ctx->pin_source != NULL || (env != NULL && *env != '\0')
            || ctx->interactive;
@@ -172,4 +172,21 @@ struct hsmkey_pin *tool_pin_get(const struct tool_ctx *ctx,
     snprintf(prompt, sizeof(prompt), "%s for token '%.64s': ", what, label);
     prompt[0] = (char)toupper((unsigned char)prompt[0]);
     return tool_ask_secret(prompt);
+}
+
+int tool_pin_fill(const char *token_label, unsigned char *buf, size_t cap,
+                  size_t *len, void *arg)
+{
+    struct tool_ctx *ctx = arg;
+
+    if (ctx->pin == NULL && (ctx->pin = ask(token_label)) == NULL)
+        return 0;
+    if (hsmkey_pin_len(ctx->pin) > cap) {
+        hsmkey_raise(HSMKEY_R_PIN_SOURCE, "the PIN entered is longer than "
+                     "%zu bytes", cap);
+        return 0;
+    }
+    memcpy(buf, hsmkey_pin_data(ctx->pin), hsmkey_pin_len(ctx->pin));
+    *len = hsmkey_pin_len(ctx->pin);
+    return 1;
 }

@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <openssl/crypto.h>
 
@@ -66,7 +67,8 @@ static const struct tool_cmd *lookup(const char *name)
     return NULL;
 }
 
-/* The environment fills in what no option gave. */
+/* The environment fills in what no option gave (secure_getenv, as the
+ * provider reads it). */
 static void from_env(struct tool_ctx *ctx)
 {
     const char *v;
@@ -131,6 +133,17 @@ int main(int argc, char **argv)
     struct tool_ctx ctx = { 0 };
     int rc;
 
+    /*
+     * Before anything is read: a PIN (typed, or from its source) and, for
+     * import, a private key pass through this process.  Not dumpable, no
+     * core file holds them and other processes of the same user cannot
+     * ptrace it or read its memory.  Kept until exit: freed memory is not
+     * known to be clean.
+     */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+        fputs("hsmkey: cannot make the process non-dumpable\n", stderr);
+        return TOOL_EXIT_USAGE;
+    }
     /* The CLI's own settings only: never a system openssl.cnf that might
      * load another hsmkey.so or module into the default context. */
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);

@@ -1,7 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * outfile.c - files hsmkey writes (key references, requests, certificates):
- * whole or not at all (see x509util.h, tool_x509_out_open).
+ * outfile.c - output files (--out) that appear whole or not at all.
+ *
+ * Opening path with O_TRUNC would follow a symlink someone planted there
+ * (in /tmp, in a shared project directory) and write where it points, and a
+ * failure half-way would leave a truncated file behind.  So the content goes
+ * to a new file beside path, created with O_EXCL|O_NOFOLLOW under a random
+ * name, and is renamed over path once it is complete and on disk: rename
+ * replaces a link at path instead of following it, and a failure removes
+ * the new file and leaves path as it was.
+ *
+ * A file replaced keeps its owner and group (so a service still reads it
+ * through its group) and its mode, but never a write bit for group or
+ * others - nothing hsmkey writes, a key reference above all, may be
+ * changed by a service that only reads it - and others get no more than a
+ * new file would.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,43 +23,37 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <openssl/bio.h>
+#include <openssl/rand.h>
 
 #include "tool.h"
-#include "x509util.h"
 
-/*
- * Files are written beside their target and renamed over it: a server
- * that reads a certificate or key reference while it is being replaced
- * sees the old file or the new one, never half of one.  The temp name
- * carries the pid, so the close finds it from the target's path.
- */
-static void temp_name(const char *path, char *buf, size_t len)
+#define TRIES 16
+
+struct tool_out {
+    char path[PATH_MAX];
+    char tmp[PATH_MAX];
+    int fd;
+    int created; /* tmp is ours to remove */
+    BIO *bio;
+};
+
+/* dir/.base.XXXXXXXXXXXX beside path; 0 when the name would not fit. */
+static int temp_name(const char *path, char *tmp, size_t len)
 {
-    snprintf(buf, len, "%s.%ld.tmp", path, (long)getpid());
+    const char *slash = strrchr(path, '/');
+    unsigned char rnd[6];
+    int n;
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+        return 0;
+    n = snprintf(tmp, len, "%.*s.%s.%02x%02x%02x%02x%02x%02x",
+                 slash ? (int)(slash - path + 1) : 0, path,
+                 slash ? slash + 1 : path, rnd[0], rnd[1], rnd[2], rnd[3],
+                 rnd[4], rnd[5]);
+    return n > 0 && (size_t)n < len;
 }
 
-/*
- * Marks a BIO that tool_x509_out_open made (its data goes to the temp
- * file): a caller that opened the file itself (O_EXCL, say) closes it
- * through tool_x509_out_close too, and then nothing is renamed.
- */
-static int temp_mark(void)
-{
-    static int idx = -1;
-
-    if (idx < 0)
-        idx = BIO_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-    return idx;
-}
-
-/*
- * A file being replaced keeps its mode and, where allowed, its owner, but
- * never a write bit for group or others (nothing hsmkey writes, a key
- * reference above all, may be changed by a service that only reads it),
- * and others get no more than a new file would (mode).
- */
+/* The attributes of the file being replaced, within the rule above. */
 static void keep_attributes(int fd, const char *path, int mode)
 {
     struct stat st;
@@ -62,96 +69,86 @@ static void keep_attributes(int fd, const char *path, int mode)
         return; /* not root: the file becomes ours, as any write would */
 }
 
-BIO *tool_x509_out_open(const char *path, int mode)
+struct tool_out *tool_out_open(const char *path, int mode)
 {
-    char tmp[PATH_MAX];
-    int fd;
-    FILE *f = NULL;
-    BIO *out = NULL;
+    struct tool_out *out = OPENSSL_zalloc(sizeof(*out));
+    int tries = 0;
 
-    temp_name(path, tmp, sizeof(tmp));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-              mode);
-    if (fd >= 0) {
-        keep_attributes(fd, path, mode);
-        f = fdopen(fd, "w");
-    }
-    out = f != NULL ? BIO_new_fp(f, BIO_CLOSE) : NULL;
-    if (out != NULL && BIO_set_ex_data(out, temp_mark(), out) != 1) {
-        BIO_free(out); /* closes f */
-        out = NULL;
-        f = NULL;
-        fd = -2; /* closed, the temp file still to remove */
-    }
     if (out == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        return NULL;
+    }
+    out->fd = -1;
+    if (snprintf(out->path, sizeof(out->path), "%s", path)
+        >= (int)sizeof(out->path)) {
+        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: path too long", path);
+        goto err;
+    }
+    do {
+        if (!temp_name(path, out->tmp, sizeof(out->tmp))) {
+            hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: path too long",
+                         path);
+            goto err;
+        }
+        out->fd = open(out->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW
+                                     | O_CLOEXEC, (mode_t)mode);
+    } while (out->fd < 0 && errno == EEXIST && ++tries < TRIES);
+    if (out->fd < 0) {
         hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
                      strerror(errno));
-        if (f != NULL)
-            fclose(f);
-        else if (fd >= 0)
-            close(fd);
-        if (fd != -1)
-            unlink(tmp);
+        goto err;
+    }
+    out->created = 1;
+    keep_attributes(out->fd, path, mode);
+    if ((out->bio = BIO_new_fd(out->fd, BIO_NOCLOSE)) == NULL) {
+        hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
+        goto err;
     }
     return out;
+err:
+    tool_out_close(out, 0);
+    return NULL;
 }
 
-/* The rename itself made durable: the directory entry is on disk. */
-static void sync_dir(const char *path)
+BIO *tool_out_bio(struct tool_out *out)
 {
-    char dir[PATH_MAX], *slash;
-    int fd;
-
-    snprintf(dir, sizeof(dir), "%s", path);
-    slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-        if (fsync(fd) != 0)
-            errno = 0; /* best effort: the data itself is synced */
-        close(fd);
-    }
+    return out->bio;
 }
 
-/* A file the caller opened in place: closed, removed if incomplete. */
-static int close_in_place(BIO *out, const char *path, int ok)
+/* fsync before rename: after a crash, path is the old file or the whole
+ * new one, never an empty one. */
+static int finish(struct tool_out *out)
 {
-    ok = ok && BIO_flush(out) == 1;
-    if (BIO_free(out) != 1)
-        ok = 0;
-    if (!ok) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                     errno ? strerror(errno) : "write failed");
-        remove(path);
-    }
-    return ok;
+    int err = 0;
+
+    if (BIO_flush(out->bio) != 1 || fsync(out->fd) != 0)
+        err = errno ? errno : EIO;
+    if (close(out->fd) != 0 && err == 0)
+        err = errno;
+    out->fd = -1;
+    if (err == 0 && rename(out->tmp, out->path) != 0)
+        err = errno;
+    if (err == 0)
+        return 1;
+    hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", out->path,
+                 strerror(err));
+    return 0;
 }
 
-int tool_x509_out_close(BIO *out, const char *path, int ok)
+int tool_out_close(struct tool_out *out, int ok)
 {
-    char tmp[PATH_MAX];
-    FILE *f = NULL;
-
-    errno = 0;
-    if (BIO_get_ex_data(out, temp_mark()) == NULL)
-        return close_in_place(out, path, ok);
-    temp_name(path, tmp, sizeof(tmp));
-    ok = ok && BIO_flush(out) == 1 && BIO_get_fp(out, &f) == 1 && f != NULL
-         && fsync(fileno(f)) == 0;
-    if (BIO_free(out) != 1) /* fclose: a late write error counts too */
-        ok = 0;
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    if (!ok) {
-        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", path,
-                     errno ? strerror(errno) : "write failed");
-        unlink(tmp);
+    if (out == NULL)
         return 0;
-    }
-    sync_dir(path);
-    return 1;
+    if (ok && out->bio != NULL)
+        ok = finish(out);
+    else if (out->bio != NULL)
+        hsmkey_raise(HSMKEY_R_FILE, "cannot write %s: %s", out->path,
+                     errno ? strerror(errno) : "write failed");
+    BIO_free(out->bio);
+    if (out->fd >= 0)
+        close(out->fd);
+    if (!ok && out->created)
+        unlink(out->tmp);
+    OPENSSL_free(out);
+    return ok;
 }

@@ -47,20 +47,37 @@ static void tool_notice(const char *msg, void *arg)
     fprintf(stderr, "hsmkey: warning: %s\n", msg);
 }
 
-/* The provider reads its settings from these on init (provider/config.c). */
-static int export_settings(const struct tool_ctx *ctx)
+/* The provider reads its module from here on init (provider/config.c). */
+static int export_module(const struct tool_ctx *ctx)
 {
-    if (ctx->module != NULL
-        && setenv("HSMKEY_PKCS11_MODULE", ctx->module, 1) != 0)
-        goto err;
-    if (ctx->init_args != NULL
-        && setenv("HSMKEY_PKCS11_MODULE_INIT_ARGS", ctx->init_args, 1) != 0)
-        goto err;
-    if (ctx->pin_source != NULL
-        && setenv("HSMKEY_PIN_SOURCE", ctx->pin_source, 1) != 0)
-        goto err;
-    return 1;
-err:
+    if ((ctx->module == NULL
+         || setenv("HSMKEY_PKCS11_MODULE", ctx->module, 1) == 0)
+        && (ctx->init_args == NULL
+            || setenv("HSMKEY_PKCS11_MODULE_INIT_ARGS", ctx->init_args, 1)
+                   == 0))
+        return 1;
+    hsmkey_raise(HSMKEY_R_INTERNAL, "cannot set the provider's environment");
+    return 0;
+}
+
+/*
+ * The core (ours and the provider's) reads HSMKEY_PIN_SOURCE before any
+ * configured source: --pin-source must be what it finds there.  A relative
+ * file: path is the user's working directory's.
+ */
+static int export_pin_source(struct tool_ctx *ctx)
+{
+    if (ctx->pin_source == NULL)
+        return 1;
+    if (ctx->pin_source != ctx->pin_abs
+        && !tool_source_absolute(ctx->pin_source, ctx->pin_abs,
+                                 sizeof(ctx->pin_abs)))
+        return 0;
+    ctx->pin_source = ctx->pin_abs;
+    if (!hsmkey_pin_source_check(ctx->pin_source))
+        return 0;
+    if (setenv("HSMKEY_PIN_SOURCE", ctx->pin_source, 1) == 0)
+        return 1;
     hsmkey_raise(HSMKEY_R_INTERNAL, "cannot set the provider's environment");
     return 0;
 }
@@ -80,7 +97,7 @@ static OSSL_LIB_CTX *libctx_new(const struct tool_ctx *ctx)
                      "(meson compile / meson install)", so);
         return NULL;
     }
-    if (!export_settings(ctx) || (libctx = OSSL_LIB_CTX_new()) == NULL)
+    if (!export_module(ctx) || (libctx = OSSL_LIB_CTX_new()) == NULL)
         return NULL;
     if (!OSSL_PROVIDER_set_default_search_path(libctx, dir)
         || OSSL_PROVIDER_load(libctx, "default") == NULL
@@ -95,7 +112,7 @@ static OSSL_LIB_CTX *libctx_new(const struct tool_ctx *ctx)
 
 int tool_setup(struct tool_ctx *ctx, int needs)
 {
-    if (ctx->pin_source != NULL && !hsmkey_pin_source_check(ctx->pin_source))
+    if (!export_pin_source(ctx))
         return 0;
     if (needs & TOOL_NEEDS_CORE) {
         ctx->core = hsmkey_core_new(ctx->module, ctx->pin_source);

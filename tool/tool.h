@@ -18,8 +18,10 @@
 #ifndef HSMKEY_TOOL_H
 #define HSMKEY_TOOL_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <openssl/bio.h>
 #include <openssl/evp.h>
 
 #include "hsmkey/err.h"
@@ -44,7 +46,9 @@ struct tool_ctx {
                                every module registered with p11-kit */
     const char *init_args;  /* --module-init-args, else
                                HSMKEY_PKCS11_MODULE_INIT_ARGS; NULL */
-    const char *pin_source; /* --pin-source, else HSMKEY_PIN_SOURCE; NULL */
+    const char *pin_source; /* --pin-source, else HSMKEY_PIN_SOURCE; NULL;
+                               made absolute into pin_abs by tool_setup */
+    char pin_abs[PATH_MAX + 8];
     int json;               /* --json: machine-readable output on stdout */
     int interactive;        /* stdin is a terminal: a PIN may be asked */
     struct hsmkey_core *core; /* TOOL_NEEDS_CORE */
@@ -107,6 +111,13 @@ int tool_opt_required(const char *cmd, const char *name, const char *value);
  */
 int tool_parse_hex(const char *cmd, const char *name, const char *hex,
                    unsigned char *out, size_t *len);
+
+/*
+ * A "file:" source (PIN, passphrase) given on the command line with a
+ * relative path, made absolute against the working directory; any other
+ * source copied as it is.  0 + raised when it does not fit in out.
+ */
+int tool_source_absolute(const char *src, char *out, size_t len);
 
 /*
  * The global options, wherever they appear (before "--"): they are taken
@@ -216,6 +227,10 @@ int tool_pin_available(const struct tool_ctx *ctx);
  * without echo, keeps the answer in ctx->pin and hands out copies.
  */
 struct hsmkey_pin *tool_pin_prompt(const char *token_label, void *arg);
+/* The same answer for the provider (hsmkey/prompt.h): copied from ctx->pin
+ * into the provider's protected buffer. */
+int tool_pin_fill(const char *token_label, unsigned char *buf, size_t cap,
+                  size_t *len, void *arg);
 
 /*
  * The URI a --key argument names: a pkcs11: URI (checked, a pin-value
@@ -238,11 +253,22 @@ struct hsmkey_object *tool_find_one(struct tool_ctx *ctx, const char *uri,
 int tool_token_public(struct tool_ctx *ctx, const char *uri, EVP_PKEY **pub,
                       char *what, size_t len);
 /*
- * The token's private key as an EVP_PKEY of ctx->libctx (the hsmkey
- * provider, through OSSL_STORE): arg is a URI or a key-reference file.  A
- * PIN typed at the prompt travels only inside the in-memory URI.
+ * The token's private key as an EVP_PKEY of ctx->libctx: arg is a URI or a
+ * key-reference file, decoded by the hsmkey provider's key-reference
+ * decoder (never looked up as a file name); a key of any other provider is
+ * refused.  A PIN typed at the prompt reaches the provider only through
+ * tool_pin_fill.
  */
 EVP_PKEY *tool_load_key(struct tool_ctx *ctx, const char *arg);
+/* A token key's public half as a default-provider key; NULL + raised. */
+EVP_PKEY *tool_key_public(const EVP_PKEY *key);
+/*
+ * Proof that key (on the token) holds the private half of pub: it signs a
+ * fresh challenge that the default provider verifies with pub.  0 + raised,
+ * naming shown.
+ */
+int tool_prove_key(struct tool_ctx *ctx, EVP_PKEY *key, EVP_PKEY *pub,
+                   const char *shown);
 
 /*
  * After keygen / import: write the key-reference file out (may be NULL),
@@ -328,5 +354,23 @@ char *tool_portable_uri(const char *uri, char *dropped, size_t len);
  * reads it meanwhile sees the old file or the new one, never half.
  */
 int tool_write_keyref(const char *path, const char *uri);
+
+/* ---- output files (outfile.c) ---- */
+
+/*
+ * An output file that appears whole or not at all: written to a new file
+ * beside path (O_EXCL|O_NOFOLLOW, mode less the umask) and renamed over
+ * path once complete, so a link planted at path is replaced, never written
+ * through, and a failure leaves path as it was.  NULL + raised.
+ */
+struct tool_out;
+struct tool_out *tool_out_open(const char *path, int mode);
+BIO *tool_out_bio(struct tool_out *out);
+/*
+ * ok: the caller's writes succeeded.  Then flushed, synced and renamed
+ * over path; else (or when that fails) the new file is removed and the
+ * failure raised naming path.  Frees out.
+ */
+int tool_out_close(struct tool_out *out, int ok);
 
 #endif

@@ -32,16 +32,6 @@ int tool_x509_node_exts(STACK_OF(X509_EXTENSION) **exts, const EVP_PKEY *pub,
 /* The digest to sign with: "SHA256", or NULL for EdDSA (no digest). */
 const char *tool_x509_digest(const EVP_PKEY *key);
 
-/*
- * Output files: open path for writing (created with mode, or the mode and
- * owner of the file it replaces), and close it, raising when any write
- * failed.  The data goes to a temp file beside path, synced and renamed
- * over it at the close: path holds the old file or the whole new one,
- * never half.  ok says whether the caller's writes succeeded.
- */
-BIO *tool_x509_out_open(const char *path, int mode);
-int tool_x509_out_close(BIO *out, const char *path, int ok);
-
 /* One line of the name, "CN=node1, O=Example"; OPENSSL_free it. */
 char *tool_x509_name_text(const X509_NAME *name);
 

@@ -131,8 +131,21 @@ CK_SLOT_ID hsmkey_token_slot(const struct hsmkey_token *tok);
 const char *hsmkey_token_label(const struct hsmkey_token *tok);
 CK_FUNCTION_LIST *hsmkey_token_functions(const struct hsmkey_token *tok);
 
-/* Log in as CKU_USER unless already logged in, with the PIN of uri (may be NULL) */
+/*
+ * Log in as CKU_USER unless already logged in.  The PIN, first found wins:
+ * uri's pin-value or pin-source (uri may be NULL), HSMKEY_PIN_SOURCE, the
+ * core's pin_source, the source that worked before, the core's prompt.
+ */
 int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri);
+
+/*
+ * Before a search for private keys: log in to the one token uri names that
+ * needs a PIN, with fn(arg) asked after every source above (instead of the
+ * core's prompt), for this login only.  1 also when there is nothing to do:
+ * no such token, or several (the search then refuses).
+ */
+int hsmkey_core_login_prompt(struct hsmkey_core *core, P11KitUri *uri,
+                             hsmkey_pin_prompt_fn *fn, void *arg);
 
 /* ---- objects ---- */
 

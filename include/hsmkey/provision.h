@@ -84,6 +84,10 @@ int hsmkey_pubkey_id(EVP_PKEY *pub, unsigned char id[20]);
 void hsmkey_object_keyinfo(const struct hsmkey_object *obj, char *type,
                            size_t typelen, char *size, size_t sizelen);
 
+/* The NID of an EC or EdDSA key object's CKA_EC_PARAMS; NID_undef when
+ * absent or unknown. */
+int hsmkey_object_curve_nid(const struct hsmkey_object *obj);
+
 /* Every slot of the core's modules, with or without a token. */
 struct hsmkey_slot {
     CK_SLOT_ID id;

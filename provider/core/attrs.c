@@ -8,6 +8,7 @@
  * No secret is ever asked for: CKA_VALUE is read for certificates only (a
  * private or secret key's value is its secret, even where a careless token
  * would give it), and none of the private components is in the list.
+ * Values are wiped when they are dropped all the same.
  */
 #include <openssl/crypto.h>
 
@@ -36,7 +37,7 @@ struct attr_out {
 static void keep(struct attr_out *out, CK_ATTRIBUTE *t)
 {
     if (*out->n >= out->cap) {
-        OPENSSL_free(t->pValue);
+        OPENSSL_clear_free(t->pValue, t->ulValueLen);
         return;
     }
     out->attrs[(*out->n)++] = *t;
@@ -45,7 +46,7 @@ static void keep(struct attr_out *out, CK_ATTRIBUTE *t)
 static void free_values(CK_ATTRIBUTE *t, CK_ULONG n)
 {
     for (CK_ULONG i = 0; i < n; i++)
-        OPENSSL_free(t[i].pValue);
+        OPENSSL_clear_free(t[i].pValue, t[i].ulValueLen);
 }
 
 /* One attribute at a time, two calls each: for tokens that fail a whole
@@ -68,7 +69,7 @@ static CK_RV read_one_by_one(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
         if (fn->C_GetAttributeValue(s, h, &t, 1) == CKR_OK)
             keep(out, &t);
         else
-            OPENSSL_free(t.pValue);
+            OPENSSL_clear_free(t.pValue, t.ulValueLen);
     }
     return CKR_OK;
 }

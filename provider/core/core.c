@@ -396,7 +396,8 @@ static int restart(struct hsmkey_core *core)
  * The token said it went away, in epoch (or failed twice in a row).  A
  * rescan finds a re-inserted token; a module that cannot see its device at
  * all (a remote module whose server restarted) lists nothing or keeps
- * failing: then the modules start over.  1 when the token is there again.
+ * failing: then, and at a second recovery in a row, the modules start
+ * over.  1 when the token is there again.
  * Another thread's recovery since epoch counts as done.
  */
 int hsmkey_core_recover(struct hsmkey_core *core, struct hsmkey_token *tok,
@@ -408,11 +409,15 @@ int hsmkey_core_recover(struct hsmkey_core *core, struct hsmkey_token *tok,
     if (hsmkey_token_epoch(tok) != epoch && !hsmkey_token_lost(tok)) {
         present = hsmkey_token_present(tok) > 0;
     } else {
+        /* Found again but failing again: the module itself starts over
+         * (a module confused after a fork, a remote one that reconnects). */
+        int again = hsmkey_token_count_recovery(tok) > 1;
+
         hsmkey_token_reset(tok, 1, 0);
         atomic_fetch_add(&core->changes, 1);
         hsmkey_token_set_present(tok, -1);
         present = scan(core) && hsmkey_token_present(tok) > 0;
-        if (!present && restart(core))
+        if ((!present || again) && restart(core))
             present = hsmkey_token_present(tok) > 0;
         if (!present)
             hsmkey_token_mark_lost(tok);
@@ -553,6 +558,29 @@ void hsmkey_core_stats(struct hsmkey_core *core, struct hsmkey_core_stats *st)
         st->copies += copies;
     }
     hsmkey_gate_unshare(&core->gate);
+}
+
+/* Log in to the one token uri names that needs a login, the application's
+ * prompt asked last; none or several: nothing to do here (a search refuses
+ * to send one PIN to two tokens). */
+int hsmkey_core_login_prompt(struct hsmkey_core *core, P11KitUri *uri,
+                             hsmkey_pin_prompt_fn *fn, void *arg)
+{
+    struct hsmkey_token **toks = NULL, *target = NULL;
+    size_t n = 0, needing = 0;
+    int ok;
+
+    if (!hsmkey_core_tokens(core, uri, &toks, &n))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hsmkey_token_needs_login(toks[i])) {
+            target = toks[i];
+            needing++;
+        }
+    }
+    ok = needing != 1 || hsmkey_token_login_prompt(target, uri, fn, arg);
+    OPENSSL_free(toks);
+    return ok;
 }
 
 struct hsmkey_gate *hsmkey_core_gate(struct hsmkey_core *core)

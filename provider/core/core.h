@@ -211,6 +211,7 @@ int hsmkey_token_copies_keys(const struct hsmkey_token *tok);
 int hsmkey_token_lost(const struct hsmkey_token *tok);
 void hsmkey_token_mark_lost(struct hsmkey_token *tok);
 void hsmkey_token_note(struct hsmkey_token *tok, CK_RV rv);
+int hsmkey_token_count_recovery(struct hsmkey_token *tok);
 
 int hsmkey_token_has_mechanism(struct hsmkey_token *tok,
                                CK_MECHANISM_TYPE mech);
@@ -222,6 +223,8 @@ int hsmkey_token_needs_login(const struct hsmkey_token *tok);
 int hsmkey_token_is_logged_in(struct hsmkey_token *tok);
 void hsmkey_token_forget_login(struct hsmkey_token *tok);
 struct hsmkey_pin *hsmkey_token_context_pin(struct hsmkey_token *tok);
+int hsmkey_token_login_prompt(struct hsmkey_token *tok, P11KitUri *uri,
+                              hsmkey_pin_prompt_fn *fn, void *arg);
 
 void hsmkey_token_fork_prepare(struct hsmkey_token *tok);
 void hsmkey_token_fork_parent(struct hsmkey_token *tok);

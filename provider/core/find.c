@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "partner.h"
 
 /*
  * Handles of the objects matching a template, in session s under the gate
@@ -91,27 +92,20 @@ static int append(struct hsmkey_object ***objs, size_t *count,
     return 1;
 }
 
-static int same_id(struct hsmkey_object *a, struct hsmkey_object *b)
-{
-    size_t la, lb;
-    const void *ia = hsmkey_object_attr(a, CKA_ID, &la);
-    const void *ib = hsmkey_object_attr(b, CKA_ID, &lb);
-
-    return ia != NULL && ib != NULL && la == lb && memcmp(ia, ib, la) == 0;
-}
-
-/* Keep the objects of class cls; give each private key its partner. */
+/* Keep the objects of class cls; give each private key its partner when
+ * exactly one public key matches it (partner.c). */
 static int sort_found(struct hsmkey_object **found, size_t n,
                       CK_OBJECT_CLASS cls, struct hsmkey_object ***objs,
                       size_t *count)
 {
     for (size_t i = 0; i < n; i++) {
+        struct hsmkey_object *partner;
+
         if (hsmkey_object_class(found[i]) != cls)
             continue;
-        for (size_t j = 0; cls == CKO_PRIVATE_KEY && j < n; j++)
-            if (hsmkey_object_class(found[j]) == CKO_PUBLIC_KEY
-                && same_id(found[i], found[j]))
-                hsmkey_object_set_partner(found[i], found[j]);
+        if (cls == CKO_PRIVATE_KEY
+            && (partner = hsmkey_partner_pick(found[i], found, n)) != NULL)
+            hsmkey_object_set_partner(found[i], partner);
         if (!append(objs, count, hsmkey_object_ref(found[i])))
             return 0;
     }

@@ -104,6 +104,11 @@ static void cert_info(const struct hsmkey_object *obj, char *type,
     X509_free(x);
 }
 
+int hsmkey_object_curve_nid(const struct hsmkey_object *obj)
+{
+    return params_nid(obj);
+}
+
 void hsmkey_object_keyinfo(const struct hsmkey_object *obj, char *type,
                            size_t typelen, char *size, size_t sizelen)
 {

@@ -289,7 +289,7 @@ static CK_RV crypt_body(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
     return rv;
 }
 
-static int crypt(struct hsmkey_object *key, int decrypt, CK_MECHANISM *mech,
+static int key_op(struct hsmkey_object *key, int decrypt, CK_MECHANISM *mech,
                  const unsigned char *in, size_t inlen, unsigned char *out,
                  size_t *outlen)
 {
@@ -321,14 +321,14 @@ int hsmkey_object_sign(struct hsmkey_object *key, CK_MECHANISM *mech,
                        const unsigned char *in, size_t inlen,
                        unsigned char *out, size_t *outlen)
 {
-    return crypt(key, 0, mech, in, inlen, out, outlen);
+    return key_op(key, 0, mech, in, inlen, out, outlen);
 }
 
 int hsmkey_object_decrypt(struct hsmkey_object *key, CK_MECHANISM *mech,
                           const unsigned char *in, size_t inlen,
                           unsigned char *out, size_t *outlen)
 {
-    return crypt(key, 1, mech, in, inlen, out, outlen);
+    return key_op(key, 1, mech, in, inlen, out, outlen);
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "secmem.h"
 
 struct hsmkey_pin {
+    size_t size; /* bytes mapped, for hsmkey_secmem_free */
     size_t len;
     unsigned char data[]; /* len bytes + NUL */
 };
@@ -37,6 +38,16 @@ static size_t pin_alloc_size(size_t len)
     return sizeof(struct hsmkey_pin) + len + 1;
 }
 
+/* A zeroed PIN buffer with room for cap bytes and a NUL. */
+static struct hsmkey_pin *pin_alloc(size_t cap)
+{
+    struct hsmkey_pin *pin = hsmkey_secmem_alloc(pin_alloc_size(cap));
+
+    if (pin != NULL)
+        pin->size = pin_alloc_size(cap);
+    return pin;
+}
+
 struct hsmkey_pin *hsmkey_pin_from_bytes(const void *data, size_t len)
 {
     struct hsmkey_pin *pin;
@@ -47,11 +58,35 @@ struct hsmkey_pin *hsmkey_pin_from_bytes(const void *data, size_t len)
                      HSMKEY_PIN_MAX);
         return NULL;
     }
-    if ((pin = hsmkey_secmem_alloc(pin_alloc_size(len))) == NULL)
+    if ((pin = pin_alloc(len)) == NULL)
         return NULL;
     if (len > 0)
         memcpy(pin->data, data, len);
     pin->len = len;
+    return pin;
+}
+
+struct hsmkey_pin *hsmkey_pin_from_fill(hsmkey_pin_fill_fn *fill, void *arg)
+{
+    struct hsmkey_pin *pin;
+    size_t len = 0;
+
+    hsmkey_return_val_if_fail(fill != NULL, NULL);
+    if ((pin = pin_alloc(HSMKEY_PIN_MAX)) == NULL)
+        return NULL;
+    if (!fill(pin->data, HSMKEY_PIN_MAX, &len, arg)) {
+        hsmkey_pin_free(pin);
+        return NULL;
+    }
+    if (len == 0 || len > HSMKEY_PIN_MAX) {
+        hsmkey_raise(HSMKEY_R_PIN_SOURCE, len == 0 ? "the PIN entered is "
+                     "empty" : "the PIN entered is longer than %d bytes",
+                     HSMKEY_PIN_MAX);
+        hsmkey_pin_free(pin);
+        return NULL;
+    }
+    pin->len = len;
+    pin->data[len] = '\0';
     return pin;
 }
 
@@ -71,7 +106,7 @@ void hsmkey_pin_free(struct hsmkey_pin *pin)
 {
     if (pin == NULL)
         return;
-    hsmkey_secmem_free(pin, pin_alloc_size(pin->len));
+    hsmkey_secmem_free(pin, pin->size);
 }
 
 /*
@@ -131,6 +166,15 @@ static enum pin_form pin_source_parse(const char *source, const char **arg)
     if (**arg == '\0') {
         hsmkey_raise(HSMKEY_R_PIN_SOURCE, "pin-source \"%s\" names no %s",
                      source, form == PIN_FORM_FILE ? "file" : "variable");
+        return PIN_FORM_UNKNOWN;
+    }
+    /* A relative path would name another file in every directory a
+     * server happens to start in.  Not echoed: it may be a PIN typed
+     * after "file:". */
+    if (form == PIN_FORM_FILE && **arg != '/') {
+        hsmkey_raise(HSMKEY_R_PIN_SOURCE, "pin-source file:...: the path is "
+                     "not absolute (not shown: it may be a PIN); name the "
+                     "PIN file by its absolute path");
         return PIN_FORM_UNKNOWN;
     }
     return form;
@@ -199,30 +243,48 @@ static struct hsmkey_pin *pin_from_buffer(const char *path,
 
 /*
  * A PIN kept in a file that every local user can read is no secret, and one
- * every user can write lets anyone feed the token wrong PINs until it locks.
- * Such a file is refused rather than warned about: a warning goes to a log
- * nobody reads while the PIN leaks.  Group bits are allowed because services
- * commonly share a PIN through a group (root:nginx 0640).  Pipes and devices
- * (file:/dev/stdin, a systemd credential socket) hold no PIN at rest.
- * The check is on the open descriptor, so a rename cannot slip past it.
+ * another user can write, or own, lets that user feed the token wrong PINs
+ * until it locks (or hand us the PIN of their choosing).  Such a file is
+ * refused rather than warned about: a warning goes to a log nobody reads
+ * while the PIN leaks.  Group read is allowed because services commonly
+ * share a PIN through a group (root:nginx 0640); group write is not.  The
+ * same holds for FIFOs and devices: whoever owns or may write one decides
+ * what we read from it.  The check is on the open descriptor, so a rename
+ * cannot slip past it.
  */
 static int pin_file_private(int fd, const char *path)
 {
     struct stat st;
+    unsigned int mode;
 
     if (fstat(fd, &st) != 0) {
         hsmkey_raise(HSMKEY_R_PIN_SOURCE, "pin file %s: %s", path,
                      strerror(errno));
         return 0;
     }
-    if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IROTH | S_IWOTH)) == 0)
-        return 1;
-    hsmkey_raise(HSMKEY_R_PIN_SOURCE,
-                 "pin file %s can be %s by any user (mode %04o): refused; "
-                 "remove the access of others (chmod o-rwx %s)", path,
-                 (st.st_mode & S_IROTH) != 0 ? "read" : "changed",
-                 (unsigned int)(st.st_mode & 07777), path);
-    return 0;
+    mode = (unsigned int)(st.st_mode & 07777);
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        hsmkey_raise(HSMKEY_R_PIN_SOURCE,
+                     "pin file %s is owned by uid %u, neither this user (uid "
+                     "%u) nor root: refused", path, (unsigned int)st.st_uid,
+                     (unsigned int)geteuid());
+        return 0;
+    }
+    if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+        hsmkey_raise(HSMKEY_R_PIN_SOURCE,
+                     "pin file %s can be %s by any user (mode %04o): refused; "
+                     "remove the access of others (chmod o-rwx %s)", path,
+                     (st.st_mode & S_IROTH) != 0 ? "read" : "changed", mode,
+                     path);
+        return 0;
+    }
+    if ((st.st_mode & S_IWGRP) != 0) {
+        hsmkey_raise(HSMKEY_R_PIN_SOURCE,
+                     "pin file %s can be changed by its group (mode %04o): "
+                     "refused (chmod g-w %s)", path, mode, path);
+        return 0;
+    }
+    return 1;
 }
 
 /* open()/read() rather than stdio, whose buffers would keep a PIN copy. */

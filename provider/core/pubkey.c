@@ -4,11 +4,12 @@
  *
  * Verification, key matching and export run on this key in another
  * provider, never on the token.  RSA private key objects carry their public
- * half; an EC private key mostly does not, so its CKA_EC_POINT comes from
- * the key itself where the token shows it there (NSS softoken), else from
- * the public key object (or else the certificate) with the same CKA_ID -
- * both readable without logging in - else it is recovered from two ECDSA
- * signatures (ecrecover.c).
+ * half; an EC or EdDSA private key mostly does not, so its CKA_EC_POINT
+ * comes from the key itself where the token shows it there (NSS softoken),
+ * else from the public key object (or else the certificate) beside it,
+ * trusted once the private key proved it holds its private half
+ * (partner.c), else it is recovered from two ECDSA signatures
+ * (ecrecover.c) when the token holds nothing beside the key.
  */
 #include <string.h>
 #include <openssl/core_names.h>
@@ -16,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "core.h"
+#include "partner.h"
 
 static EVP_PKEY *from_params(const char *alg, OSSL_PARAM_BLD *bld,
                              OSSL_LIB_CTX *libctx, const char *propq,
@@ -163,33 +165,24 @@ static EVP_PKEY *ec_public(struct hsmkey_object *pubobj, const char *group,
     return pkey;
 }
 
-/* The public key or certificate object with the private key's CKA_ID. */
-static struct hsmkey_object *partner(struct hsmkey_object *obj,
-                                     CK_OBJECT_CLASS cls)
-{
-    size_t idlen;
-    const void *id = hsmkey_object_attr(obj, CKA_ID, &idlen);
-    CK_ATTRIBUTE tmpl[2] = { { CKA_CLASS, &cls, sizeof(cls) },
-                             { CKA_ID, (void *)id, idlen } };
-    struct hsmkey_object **found = NULL, *one = NULL;
-    size_t n = 0;
-
-    if (id == NULL || idlen == 0
-        || !hsmkey_token_find(hsmkey_object_token(obj), tmpl, 2, &found, &n))
-        return NULL;
-    if (n > 0)
-        one = hsmkey_object_ref(found[0]);
-    hsmkey_objects_free(found, n);
-    return one;
-}
-
-static EVP_PKEY *cert_public(struct hsmkey_object *cert)
+/* A certificate object's public key, in libctx. */
+static EVP_PKEY *cert_public(struct hsmkey_object *cert, OSSL_LIB_CTX *libctx,
+                             const char *propq)
 {
     size_t len;
-    const unsigned char *v = hsmkey_object_attr(cert, CKA_VALUE, &len);
+    const unsigned char *v = hsmkey_object_attr(cert, CKA_VALUE, &len), *p;
     X509 *x = v ? d2i_X509(NULL, &v, len) : NULL;
-    EVP_PKEY *pkey = x ? X509_get_pubkey(x) : NULL;
+    unsigned char *der = NULL;
+    int derlen = x ? i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der) : -1;
+    EVP_PKEY *pkey = NULL;
 
+    p = der;
+    if (derlen > 0)
+        pkey = d2i_PUBKEY_ex(NULL, &p, derlen, libctx, propq);
+    if (pkey == NULL)
+        hsmkey_raise(HSMKEY_R_BAD_INPUT, "%s: no usable public key in the "
+                     "certificate", hsmkey_object_desc(cert));
+    OPENSSL_free(der);
     X509_free(x);
     return pkey;
 }
@@ -223,24 +216,38 @@ static EVP_PKEY *ec_recovered(struct hsmkey_object *obj, const char *group,
     return pkey;
 }
 
-static EVP_PKEY *ec_from_partner(struct hsmkey_object *obj, const char *group,
-                                 OSSL_LIB_CTX *libctx, const char *propq)
+/*
+ * An EC or EdDSA private key's public half: its own CKA_EC_POINT when the
+ * token puts one on it; else the partner object's, trusted only once the
+ * private key has proven it (partner.c); else, with nothing beside it on
+ * the token, recovered from signatures.
+ */
+static EVP_PKEY *ec_of_private(struct hsmkey_object *obj, const char *group,
+                               OSSL_LIB_CTX *libctx, const char *propq)
 {
-    struct hsmkey_object *other;
-    EVP_PKEY *pkey = NULL;
-    size_t len;
+    struct hsmkey_object *other = hsmkey_object_get_partner(obj);
+    EVP_PKEY *pkey;
 
-    if (hsmkey_object_attr(obj, CKA_EC_POINT, &len) != NULL && len > 0)
+    if (hsmkey_object_attr(obj, CKA_EC_POINT, NULL) != NULL) {
+        hsmkey_object_free(other);
         return ec_public(obj, group, libctx, propq);
-    if ((other = hsmkey_object_get_partner(obj)) == NULL)
-        other = partner(obj, CKO_PUBLIC_KEY);
-    if (other != NULL) {
-        pkey = ec_public(other, group, libctx, propq);
-    } else if ((other = partner(obj, CKO_CERTIFICATE)) != NULL) {
-        pkey = cert_public(other);
     }
-    if (pkey == NULL && other == NULL)
-        pkey = ec_recovered(obj, group, libctx, propq);
+    if (other != NULL && !hsmkey_partner_matches(obj, other)) {
+        hsmkey_object_free(other);
+        other = NULL;
+    }
+    if (other == NULL && !hsmkey_partner_find(obj, &other))
+        return NULL;
+    if (other == NULL)
+        return ec_recovered(obj, group, libctx, propq);
+    pkey = hsmkey_object_class(other) == CKO_PUBLIC_KEY
+               ? ec_public(other, group, libctx, propq)
+               : cert_public(other, libctx, propq);
+    if (pkey != NULL && !hsmkey_partner_prove(obj, pkey, other, libctx,
+                                              propq)) {
+        EVP_PKEY_free(pkey);
+        pkey = NULL;
+    }
     hsmkey_object_free(other);
     return pkey;
 }
@@ -259,7 +266,7 @@ static EVP_PKEY *build(struct hsmkey_object *obj, OSSL_LIB_CTX *libctx,
             return NULL;
         if (hsmkey_object_class(obj) == CKO_PUBLIC_KEY)
             return ec_public(obj, group, libctx, propq);
-        return ec_from_partner(obj, group, libctx, propq);
+        return ec_of_private(obj, group, libctx, propq);
     default:
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: key type 0x%lx is not "
                      "supported", hsmkey_object_desc(obj),

@@ -49,6 +49,7 @@ struct hsmkey_token {
 
     atomic_int lost;          /* it said it went away: look again first */
     atomic_int device_errors; /* CKR_DEVICE_ERROR in a row */
+    atomic_int recoveries;    /* since the last operation that worked */
     struct hsmkey_pool *pool;
     /* SoftHSM2's C_CopyObject makes the copy with every attribute of the
      * original, CKA_TOKEN true included, and applies ours afterwards: a
@@ -238,6 +239,12 @@ CK_FUNCTION_LIST *hsmkey_token_fn(const struct hsmkey_token *tok)
     return tok->fn;
 }
 
+/* For tests that make objects with sessions of their own. */
+CK_FUNCTION_LIST *hsmkey_token_functions(const struct hsmkey_token *tok)
+{
+    return tok->fn;
+}
+
 struct hsmkey_gate *hsmkey_token_gate(const struct hsmkey_token *tok)
 {
     return tok->gate;
@@ -299,6 +306,12 @@ int hsmkey_token_copies_keys(const struct hsmkey_token *tok)
 
 /* ---- health ---- */
 
+/* One more recovery of the token; how many in a row, this one included. */
+int hsmkey_token_count_recovery(struct hsmkey_token *tok)
+{
+    return atomic_fetch_add(&tok->recoveries, 1) + 1;
+}
+
 int hsmkey_token_lost(const struct hsmkey_token *tok)
 {
     return atomic_load(&tok->lost);
@@ -315,6 +328,8 @@ void hsmkey_token_note(struct hsmkey_token *tok, CK_RV rv)
     if (rv == CKR_OK) {
         if (atomic_load(&tok->device_errors) != 0)
             atomic_store(&tok->device_errors, 0);
+        if (atomic_load(&tok->recoveries) != 0)
+            atomic_store(&tok->recoveries, 0);
     } else if (hsmkey_ckr_loss(rv) == HSMKEY_LOST_TOKEN) {
         atomic_store(&tok->lost, 1);
     } else if (rv == CKR_DEVICE_ERROR
@@ -460,8 +475,16 @@ void hsmkey_token_forget_login(struct hsmkey_token *tok)
  * is the last word.  secure_getenv: a setuid program's caller does not get
  * to feed PINs to the token.
  */
+/* The application's prompt for one login, else the core's. */
+struct pin_prompt {
+    hsmkey_pin_prompt_fn *fn;
+    void *arg;
+};
+
 static struct hsmkey_pin *resolve_pin(struct hsmkey_token *tok,
-                                      P11KitUri *uri, char **source)
+                                      P11KitUri *uri,
+                                      const struct pin_prompt *prompt,
+                                      char **source)
 {
     const char *value = uri != NULL ? p11_kit_uri_get_pin_value(uri) : NULL;
     const char *src = uri != NULL ? p11_kit_uri_get_pin_source(uri) : NULL;
@@ -483,6 +506,8 @@ static struct hsmkey_pin *resolve_pin(struct hsmkey_token *tok,
     }
     if (*source != NULL)
         return hsmkey_pin_resolve(*source);
+    if (prompt->fn != NULL)
+        return prompt->fn(tok->label, prompt->arg);
     if (tok->set->prompt != NULL)
         return tok->set->prompt(tok->label, tok->set->prompt_arg);
     hsmkey_raise(HSMKEY_R_LOGIN, "token '%s' needs a PIN and none is "
@@ -540,8 +565,18 @@ static CK_RV login_call(struct hsmkey_token *tok, CK_USER_TYPE user,
     struct hsmkey_fence fence;
     CK_RV rv = hsmkey_pool_lease(tok->pool, 0, &s);
 
-    if (rv != CKR_OK)
-        return rv;
+    if (rv != CKR_OK) {
+        /* Not the PIN's fault: said as it is, and a lost token is looked
+         * for again by the runner like after any other call. */
+        if (hsmkey_ckr_loss(rv) == HSMKEY_LOST_TOKEN)
+            hsmkey_token_mark_lost(tok);
+        if (rv != HSMKEY_CKR_RAISED)
+            hsmkey_raise(hsmkey_ckr_loss(rv) == HSMKEY_LOST_TOKEN
+                             ? HSMKEY_R_TOKEN_NOT_FOUND : HSMKEY_R_PKCS11,
+                         "token '%s': C_OpenSession to log in: %s",
+                         tok->label, hsmkey_ckr_name(rv));
+        return HSMKEY_CKR_RAISED;
+    }
     hsmkey_call_begin(tok->gate, &fence);
     *epoch = hsmkey_session_epoch(s);
     if (!hsmkey_session_current(tok->pool, s)) {
@@ -602,7 +637,8 @@ static int login_result_locked(struct hsmkey_token *tok, CK_RV rv,
     return 0;
 }
 
-int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
+static int login_with(struct hsmkey_token *tok, P11KitUri *uri,
+                      const struct pin_prompt *prompt)
 {
     unsigned char mac[PIN_MAC_LEN];
     struct hsmkey_pin *pin;
@@ -613,7 +649,7 @@ int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
 
     if (!hsmkey_token_needs_login(tok) || hsmkey_token_is_logged_in(tok))
         return 1;
-    if ((pin = resolve_pin(tok, uri, &source)) == NULL)
+    if ((pin = resolve_pin(tok, uri, prompt, &source)) == NULL)
         goto done;
     if (!pin_mac(tok, pin, mac))
         goto done;
@@ -641,6 +677,26 @@ done:
     hsmkey_pin_free(pin);
     OPENSSL_free(source);
     return ok;
+}
+
+int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
+{
+    static const struct pin_prompt none = { NULL, NULL };
+
+    return login_with(tok, uri, &none);
+}
+
+/*
+ * With the application's prompt asked last (its passphrase callback).  The
+ * prompt is not kept: a later login (after the token started over, or
+ * CKA_ALWAYS_AUTHENTICATE's per-signature one) never repeats its answer.
+ */
+int hsmkey_token_login_prompt(struct hsmkey_token *tok, P11KitUri *uri,
+                              hsmkey_pin_prompt_fn *fn, void *arg)
+{
+    struct pin_prompt prompt = { fn, arg };
+
+    return login_with(tok, uri, &prompt);
 }
 
 /*

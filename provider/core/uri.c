@@ -127,9 +127,35 @@ static int has_nul(const char *name, size_t n, const char *value, size_t vlen)
 }
 
 /*
- * Name the first attribute of one URI part that is not in known, or whose
- * value p11-kit would ignore (type=).  Only names are looked at: decoding is
- * p11-kit's job.
+ * p11-kit keeps the last of a repeated attribute ("object=a;object=b" is
+ * b, "type=public;type=private" a private key): a URI that says two things
+ * is refused instead of read as its last word.  1 when the segment named
+ * name (n bytes) at p is not the first of that name in part.
+ */
+static int repeated(const char *part, const char *p, char sep,
+                    const char *name, size_t n)
+{
+    const char *q = part;
+
+    while (q < p) {
+        const char *next = memchr(q, sep, p - q);
+        const char *eq;
+        size_t m;
+
+        next = next ? next : p;
+        eq = memchr(q, '=', next - q);
+        m = (eq ? eq : next) - q;
+        if (m == n && strncasecmp(q, name, n) == 0)
+            return 1;
+        q = next + 1;
+    }
+    return 0;
+}
+
+/*
+ * Name the first attribute of one URI part that is not in known, given
+ * twice, or whose value p11-kit would ignore (type=).  Only names are
+ * looked at: decoding is p11-kit's job.
  */
 static int check_part(const char *part, size_t len, char sep,
                       const char *const *known, const char *what)
@@ -154,6 +180,11 @@ static int check_part(const char *part, size_t len, char sep,
         if (!in_list(known, p, n)) {
             if (!misplaced(sep, p, n))
                 refuse_name(what, p, n);
+            return 0;
+        }
+        if (repeated(part, p, sep, p, n)) {
+            hsmkey_raise(HSMKEY_R_BAD_URI, "pkcs11: URI: the %s '%.*s' is "
+                         "given twice", what, (int)n, p);
             return 0;
         }
         if (eq != NULL && n == 4 && strncasecmp(p, "type", 4) == 0

@@ -96,5 +96,5 @@ for word in module pkcs11-module pin-source activate HSMKEY_PKCS11_MODULE \
     assert_file_match "$word" "$HK_OUT"
 done
 hk_exit 2 "config: --out needs a value" config --out
-hk_exit 2 "config: cannot write $T/none/x.cnf" config --out "$T/none/x.cnf"
+hk_exit 2 "cannot write $T/none/x.cnf: No such file or directory" config --out "$T/none/x.cnf"
 hk_exit 2 "pin-source \"file:\" names no file" config --pin-source file:

@@ -18,7 +18,7 @@
 
 /* What the fake openssl.cnf section holds; NULL: the key is absent. */
 static const char *cnf_module, *cnf_pin, *cnf_copies, *cnf_max, *cnf_wait,
-    *cnf_init;
+    *cnf_init, *cnf_keyref;
 static int cnf_fails;
 
 static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
@@ -42,6 +42,8 @@ static int fake_get_params(const OSSL_CORE_HANDLE *h, OSSL_PARAM params[])
     if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_PKCS11_MODULE_INIT_ARGS))
         && cnf_init)
         OSSL_PARAM_set_utf8_ptr(p, cnf_init);
+    if ((p = OSSL_PARAM_locate(params, HKPROV_CFG_KEYREF_PIN)) && cnf_keyref)
+        OSSL_PARAM_set_utf8_ptr(p, cnf_keyref);
     return 1;
 }
 
@@ -56,22 +58,27 @@ static void load(struct hkprov_ctx *ctx)
     assert_int_equal(hkprov_config_load(ctx, NULL, core_in), 1);
 }
 
-/* A value that makes no sense stops the load, naming the key. */
+/* A value that makes no sense: the provider loads, and every key load
+ * fails naming the key (OpenSSL would drop an init failure's errors). */
 static void refused(const char *key)
 {
     struct hkprov_ctx ctx;
 
     memset(&ctx, 0, sizeof(ctx));
     err_capture_reset();
-    assert_int_equal(hkprov_config_load(&ctx, NULL, core_in), 0);
+    assert_int_equal(hkprov_config_load(&ctx, NULL, core_in), 1);
+    assert_int_equal(err_capture_count(), 0);
+    assert_int_equal(hkprov_config_check(&ctx), 0);
     assert_true(err_capture_contains(key));
+    assert_true(err_capture_contains("no key is loaded until it is fixed"));
     hkprov_config_free(&ctx);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    cnf_module = cnf_pin = cnf_copies = cnf_max = cnf_wait = cnf_init = NULL;
+    cnf_module = cnf_pin = cnf_copies = cnf_max = cnf_wait = cnf_init =
+        cnf_keyref = NULL;
     cnf_fails = 0;
     unsetenv("HSMKEY_PKCS11_MODULE");
     unsetenv("HSMKEY_PKCS11_MODULE_INIT_ARGS");
@@ -128,10 +135,9 @@ static void test_config_env_module_overrides(void **state)
     hkprov_config_free(&ctx);
 }
 
-/* HSMKEY_PIN_SOURCE is weighed by the core, which asks it before the
- * configuration (tests/prov_errors.sh shows the order): the section's value
- * is kept as is here. */
-static void test_config_env_pin_does_not_override(void **state)
+/* HSMKEY_PIN_SOURCE is read by the core at each login, where it wins over
+ * this value (core/login.c): the section's value is kept as is here. */
+static void test_config_env_pin_kept_for_the_core(void **state)
 {
     struct hkprov_ctx ctx;
 
@@ -141,6 +147,32 @@ static void test_config_env_pin_does_not_override(void **state)
     load(&ctx);
     assert_string_equal(ctx.pin_source, "env:CNF_PIN");
     hkprov_config_free(&ctx);
+}
+
+/* A key-reference file's PIN attributes are data unless allowed by the
+ * exact word: a typo means the safe default. */
+static void test_config_keyref_pin(void **state)
+{
+    struct hkprov_ctx ctx;
+
+    (void)state;
+    load(&ctx);
+    assert_int_equal(ctx.keyref_pin_allow, 0);
+    hkprov_config_free(&ctx);
+    cnf_keyref = "allow";
+    load(&ctx);
+    assert_int_equal(ctx.keyref_pin_allow, 1);
+    hkprov_config_free(&ctx);
+    cnf_keyref = "ignore";
+    load(&ctx);
+    assert_int_equal(ctx.keyref_pin_allow, 0);
+    hkprov_config_free(&ctx);
+    /* Anything else is refused, naming the key: a typo must not pass
+     * for a choice. */
+    cnf_keyref = "yes";
+    refused("keyref-pin");
+    cnf_keyref = "Allow ";
+    refused("keyref-pin");
 }
 
 static void test_config_failed_upcall_means_defaults(void **state)
@@ -245,7 +277,8 @@ int main(void)
         cmocka_unit_test_setup(test_config_absent_means_defaults, setup),
         cmocka_unit_test_setup(test_config_empty_values_are_absent, setup),
         cmocka_unit_test_setup(test_config_env_module_overrides, setup),
-        cmocka_unit_test_setup(test_config_env_pin_does_not_override, setup),
+        cmocka_unit_test_setup(test_config_env_pin_kept_for_the_core, setup),
+        cmocka_unit_test_setup(test_config_keyref_pin, setup),
         cmocka_unit_test_setup(test_config_failed_upcall_means_defaults,
                                setup),
         cmocka_unit_test_setup(test_config_session_copies, setup),

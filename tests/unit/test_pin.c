@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -164,19 +166,156 @@ static void test_pin_file_permissions(void **state)
     assert_null(hsmkey_pin_resolve(source));
     assert_true(err_capture_contains("can be changed by any user (mode 0602)"));
 
-    /* A pipe holds no PIN at rest: its mode is not judged. */
-    {
-        int fds[2];
-        char pipe_source[64];
+    /* Group write: anyone in the group could feed the token wrong PINs. */
+    err_capture_reset();
+    assert_int_equal(chmod(source + 5, 0620), 0);
+    assert_null(hsmkey_pin_resolve(source));
+    assert_true(err_capture_contains("can be changed by its group (mode "
+                                     "0620)"));
+    assert_false(err_capture_contains("s3cr3t"));
+}
 
-        assert_int_equal(pipe(fds), 0);
-        assert_int_equal(fchmod(fds[0], 0666), 0);
-        assert_int_equal(write(fds[1], "piped\n", 6), 6);
-        close(fds[1]);
-        snprintf(pipe_source, sizeof(pipe_source), "file:/dev/fd/%d", fds[0]);
-        assert_pin(hsmkey_pin_resolve(pipe_source), "piped");
-        close(fds[0]);
+/* A pipe's read end with line in it and no writer left. */
+static int piped(const char *line, int mode)
+{
+    int fds[2];
+
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(fchmod(fds[0], (mode_t)mode), 0);
+    assert_int_equal(write(fds[1], line, strlen(line)), (ssize_t)strlen(line));
+    close(fds[1]);
+    return fds[0];
+}
+
+/* A child that writes line into the FIFO at path once a reader opens it
+ * (nobody may read: then it is killed). */
+static pid_t fifo_writer(const char *path, const char *line)
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_WRONLY);
+
+        _exit(fd >= 0 && write(fd, line, strlen(line)) > 0 ? 0 : 1);
     }
+    return pid;
+}
+
+static void fifo_done(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Pipes and FIFOs follow the same rules: whoever may write one decides
+ * what is read from it. */
+static void test_pin_pipe_and_fifo_permissions(void **state)
+{
+    char source[300];
+    int fd;
+    pid_t writer;
+
+    (void)state;
+    fd = piped("piped\n", 0600);
+    snprintf(source, sizeof(source), "file:/dev/fd/%d", fd);
+    assert_pin(hsmkey_pin_resolve(source), "piped");
+    close(fd);
+    fd = piped("piped\n", 0666);
+    snprintf(source, sizeof(source), "file:/dev/fd/%d", fd);
+    assert_null(hsmkey_pin_resolve(source));
+    assert_true(err_capture_contains("can be read by any user (mode 0666)"));
+    close(fd);
+
+    err_capture_reset();
+    snprintf(source, sizeof(source), "file:%s/fifo", tmpdir);
+    assert_int_equal(mkfifo(source + 5, 0600), 0);
+    assert_int_equal(chmod(source + 5, 0620), 0);
+    writer = fifo_writer(source + 5, "fifo\n");
+    assert_null(hsmkey_pin_resolve(source));
+    assert_true(err_capture_contains("can be changed by its group"));
+    fifo_done(writer);
+    assert_int_equal(chmod(source + 5, 0600), 0);
+    writer = fifo_writer(source + 5, "fifo\n");
+    assert_pin(hsmkey_pin_resolve(source), "fifo");
+    fifo_done(writer);
+    unlink(source + 5);
+}
+
+/* A file (or FIFO) of another user: they choose the PIN we send. */
+static void test_pin_file_owner(void **state)
+{
+    char *source;
+    pid_t writer;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip(); /* only root can give a file away; CI runs as root */
+    source = file_source("given-away", "s3cr3t-owner\n");
+    assert_int_equal(chown(source + 5, 65534, 65534), 0);
+    assert_null(hsmkey_pin_resolve(source));
+    assert_true(err_capture_contains("is owned by uid 65534, neither this "
+                                     "user (uid 0) nor root: refused"));
+    assert_false(err_capture_contains("s3cr3t"));
+
+    err_capture_reset();
+    source = file_source("fifo-given-away", "");
+    unlink(source + 5);
+    assert_int_equal(mkfifo(source + 5, 0600), 0);
+    assert_int_equal(chown(source + 5, 65534, 65534), 0);
+    writer = fifo_writer(source + 5, "s3cr3t-fifo\n");
+    assert_null(hsmkey_pin_resolve(source));
+    assert_true(err_capture_contains("owned by uid 65534"));
+    fifo_done(writer);
+}
+
+/* A relative path names another file in every directory a server starts
+ * in; it is not echoed, as it may be a PIN typed after "file:". */
+static void test_pin_file_relative(void **state)
+{
+    (void)state;
+    assert_null(hsmkey_pin_resolve("file:node.pin"));
+    assert_int_equal(err_capture_reason(), HSMKEY_R_PIN_SOURCE);
+    assert_true(err_capture_contains("not absolute"));
+    assert_false(err_capture_contains("node.pin"));
+    assert_int_equal(hsmkey_pin_source_check("file:./1234"), 0);
+    assert_false(err_capture_contains("1234"));
+}
+
+/* What a prompt writes straight into the protected buffer. */
+struct fill_arg {
+    const char *answer;
+    int give;
+};
+
+static int fill(unsigned char *buf, size_t cap, size_t *len, void *arg)
+{
+    const struct fill_arg *a = arg;
+
+    assert_int_equal(cap, HSMKEY_PIN_MAX);
+    *len = strlen(a->answer);
+    memcpy(buf, a->answer, *len < cap ? *len : cap);
+    return a->give;
+}
+
+static void test_pin_from_fill(void **state)
+{
+    struct fill_arg typed = { "2468", 1 }, none = { "", 0 },
+                    empty = { "", 1 };
+    char big[HSMKEY_PIN_MAX + 2];
+    struct fill_arg too_long = { big, 1 };
+
+    (void)state;
+    assert_pin(hsmkey_pin_from_fill(fill, &typed), "2468");
+    assert_int_equal(err_capture_count(), 0);
+    assert_null(hsmkey_pin_from_fill(fill, &none));
+    assert_int_equal(err_capture_count(), 0); /* the caller says why */
+    assert_null(hsmkey_pin_from_fill(fill, &empty));
+    assert_true(err_capture_contains("empty"));
+    memset(big, 'q', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_null(hsmkey_pin_from_fill(fill, &too_long));
+    assert_true(err_capture_contains("longer than 256 bytes"));
 }
 
 /* ---- env: ---- */
@@ -320,6 +459,11 @@ int main(void)
         cmocka_unit_test_setup(test_pin_file_length_limit, err_capture_setup),
         cmocka_unit_test_setup(test_pin_file_unreadable, err_capture_setup),
         cmocka_unit_test_setup(test_pin_file_permissions, err_capture_setup),
+        cmocka_unit_test_setup(test_pin_pipe_and_fifo_permissions,
+                               err_capture_setup),
+        cmocka_unit_test_setup(test_pin_file_owner, err_capture_setup),
+        cmocka_unit_test_setup(test_pin_file_relative, err_capture_setup),
+        cmocka_unit_test_setup(test_pin_from_fill, err_capture_setup),
         cmocka_unit_test_setup(test_pin_env, err_capture_setup),
         cmocka_unit_test_setup(test_pin_env_too_long, err_capture_setup),
         cmocka_unit_test_setup(test_pin_unknown_scheme, err_capture_setup),

@@ -84,6 +84,32 @@ static void test_uri_misplaced_attribute(void **state)
                    "'object' is a path attribute: it goes before '?'");
 }
 
+/* p11-kit keeps the last of a repeated attribute: object=a;object=b would
+ * load b, type=public;type=private the private key. */
+static void test_uri_repeated_attribute_refused(void **state)
+{
+    (void)state;
+    expect_refused("pkcs11:object=a;object=b", "path attribute 'object' is "
+                   "given twice");
+    expect_refused("pkcs11:token=t;type=public;object=k;type=private",
+                   "'type' is given twice");
+    expect_refused("pkcs11:token=t;TOKEN=u", "given twice");
+    expect_refused("pkcs11:id=%01;object=k;id=%02", "'id' is given twice");
+    expect_refused("pkcs11:object=k?pin-source=file:/a&pin-source=file:/b",
+                   "query attribute 'pin-source' is given twice");
+    expect_refused("pkcs11:object=k?pin-value=1111&pin-value=2222",
+                   "'pin-value' is given twice");
+    assert_false(err_capture_contains("1111"));
+    /* The same name in path and query parts is not a repetition. */
+    {
+        P11KitUri *u = hsmkey_uri_parse("pkcs11:object=k;token=t"
+                                        "?module-name=softhsm2");
+
+        assert_non_null(u);
+        p11_kit_uri_free(u);
+    }
+}
+
 static void test_uri_refusal_never_repeats_pin(void **state)
 {
     (void)state;
@@ -208,6 +234,8 @@ int main(void)
         cmocka_unit_test_setup(test_uri_parse_refuses_with_culprit,
                                err_capture_setup),
         cmocka_unit_test_setup(test_uri_misplaced_attribute,
+                               err_capture_setup),
+        cmocka_unit_test_setup(test_uri_repeated_attribute_refused,
                                err_capture_setup),
         cmocka_unit_test_setup(test_uri_refusal_never_repeats_pin,
                                err_capture_setup),
