@@ -28,6 +28,7 @@
 #define HKPROV_CFG_PKCS11_MODULE "pkcs11-module"
 #define HKPROV_CFG_PIN_SOURCE "pin-source"
 #define HKPROV_CFG_SESSION_COPIES "session-copies"
+#define HKPROV_CFG_DEBUG "debug"
 
 struct hkprov_ctx {
     const OSSL_CORE_HANDLE *handle;

@@ -18,6 +18,7 @@
 #include <openssl/x509.h>
 
 #include "prov.h"
+#include "hsmkey/debug.h"
 
 static OSSL_FUNC_store_open_fn store_open;
 static OSSL_FUNC_store_settable_ctx_params_fn store_settable_ctx_params;
@@ -128,6 +129,27 @@ static int append_all(struct store_ctx *ctx, struct hsmkey_object **objs,
     return 1;
 }
 
+static const char *class_word(CK_OBJECT_CLASS cls)
+{
+    return cls == CKO_PRIVATE_KEY ? "private key"
+           : cls == CKO_PUBLIC_KEY ? "public key" : "certificate";
+}
+
+static void trace_search(struct store_ctx *ctx, const CK_OBJECT_CLASS *classes,
+                         size_t n)
+{
+    char *shown = hsmkey_uri_display(ctx->uri);
+
+    hsmkey_debug_print("store", "%s: the application expects %s; looking "
+                       "for %s%s%s%s%s", shown ? shown : "(URI)",
+                       ctx->expect == 0 ? "anything" : "one kind of object",
+                       n > 0 ? class_word(classes[0]) : "nothing (a token "
+                       "holds no such object)",
+                       n > 1 ? ", " : "", n > 1 ? class_word(classes[1]) : "",
+                       n > 2 ? ", " : "", n > 2 ? class_word(classes[2]) : "");
+    OPENSSL_free(shown);
+}
+
 static int search(struct store_ctx *ctx)
 {
     CK_OBJECT_CLASS classes[3];
@@ -135,6 +157,8 @@ static int search(struct store_ctx *ctx)
     struct hsmkey_object **objs;
     size_t n;
 
+    if (hsmkey_debug_enabled())
+        trace_search(ctx, classes, nclasses);
     for (size_t i = 0; i < nclasses; i++) {
         if (!hsmkey_core_find(ctx->prov->core, ctx->uri, classes[i], &objs,
                               &n))
@@ -243,6 +267,7 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
     if (ctx->failed || ctx->next >= ctx->nobjs)
         return 0;
     obj = ctx->objs[ctx->next++];
+    hsmkey_debug("store", "handing over %s", hsmkey_object_desc(obj));
     switch (hsmkey_object_class(obj)) {
     case CKO_PRIVATE_KEY:
         return hand_private(ctx, obj, object_cb, object_cbarg);
