@@ -6,6 +6,9 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
+
+static const char *class_word(CK_OBJECT_CLASS cls);
 
 CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
                                 CK_ATTRIBUTE *tmpl, CK_ULONG ntmpl,
@@ -18,6 +21,7 @@ CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
 
     *handles = NULL;
     *count = 0;
+    hsmkey_debug_template("find", tok->label, tmpl, ntmpl);
     /* Modules built on OpenSSL (SoftHSM2) leave their own errors behind. */
     hsmkey_err_set_mark();
     pthread_rwlock_rdlock(&tok->copy_lock);
@@ -50,6 +54,8 @@ CK_RV hsmkey_token_find_handles(struct hsmkey_token *tok, CK_SESSION_HANDLE s,
                      tok->label, hsmkey_ckr_name(rv));
         return rv;
     }
+    hsmkey_debug("find", "token '%s': %lu object(s) match", tok->label,
+                 (unsigned long)n);
     *handles = out;
     *count = n;
     return CKR_OK;
@@ -115,6 +121,8 @@ static int sort_found(struct hsmkey_object **found, size_t n,
             if (hsmkey_object_class(found[j]) == CKO_PUBLIC_KEY
                 && same_id(found[i], found[j]))
                 hsmkey_object_set_partner(found[i], found[j]);
+        hsmkey_debug("find", "found %s: %s", class_word(cls),
+                     hsmkey_object_desc(found[i]));
         if (!append(objs, count, hsmkey_object_ref(found[i])))
             return 0;
     }
@@ -214,6 +222,7 @@ static int find_uncached(struct hsmkey_core *core, P11KitUri *uri,
         if (!hsmkey_core_tokens(core, uri, &toks, &ntok))
             return 0;
     }
+    hsmkey_debug("find", "%zu token(s) match the URI", ntok);
     if (ntok == 0) {
         char *shown = hsmkey_uri_display(uri);
 
@@ -255,6 +264,9 @@ int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
     stamp = atomic_load(&core->changes);
     text = hsmkey_uri_display(uri);
     if (hsmkey_cache_get(core->cache, text, cls, stamp, objs, count)) {
+        hsmkey_debug("find", "%s: %zu %s(s), as found before (no token "
+                     "started over since)", text ? text : "(URI)", *count,
+                     class_word(cls));
         OPENSSL_free(text);
         return 1;
     }

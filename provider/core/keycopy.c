@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 /* The token's keeper session for this generation; tok->lock held. */
 static int keeper_locked(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
@@ -52,6 +53,14 @@ int hsmkey_token_copy_key(struct hsmkey_token *tok, CK_OBJECT_HANDLE key,
     pthread_mutex_unlock(&tok->lock);
     pthread_rwlock_unlock(&tok->core->ops_lock);
     hsmkey_err_pop_to_mark();
+    if (rv == CKR_OK)
+        hsmkey_debug("copy", "token '%s': session-object copy of key %lu "
+                     "made: %lu signs from now on", tok->label,
+                     (unsigned long)key, (unsigned long)*copy);
+    else
+        hsmkey_debug("copy", "token '%s': C_CopyObject of key %lu: %s: the "
+                     "token object signs", tok->label, (unsigned long)key,
+                     hsmkey_ckr_name(rv));
     return rv == CKR_OK;
 }
 

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 int hsmkey_token_needs_login(struct hsmkey_token *tok)
 {
@@ -127,6 +128,8 @@ static int login_locked(struct hsmkey_token *tok, const struct hsmkey_pin *pin,
 
     if (rv == CKR_FUNCTION_FAILED)
         return 0;
+    hsmkey_debug("login", "token '%s': C_Login: %s", tok->label,
+                 hsmkey_ckr_name(rv));
     if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
         pthread_mutex_lock(&tok->lock);
         tok->login_gen = gen;
@@ -158,6 +161,11 @@ int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
         return 1;
     if ((pin = resolve_pin(tok, uri, &source)) == NULL)
         return 0;
+    /* Where the PIN came from, never the PIN. */
+    hsmkey_debug("login", "token '%s' needs a login: the user PIN from %s",
+                 tok->label, source != NULL ? source
+                 : uri != NULL && p11_kit_uri_get_pin_value(uri) != NULL
+                     ? "the URI's pin-value" : "the application's prompt");
     if (!pin_hash(tok, pin, hash))
         goto done;
     pthread_mutex_lock(&tok->login_lock);
@@ -165,6 +173,8 @@ int hsmkey_token_login(struct hsmkey_token *tok, P11KitUri *uri)
         ok = 1;
     } else if (tok->has_bad_pin
                && CRYPTO_memcmp(hash, tok->bad_pin, sizeof(hash)) == 0) {
+        hsmkey_debug("login", "token '%s': not offering a PIN it refused "
+                     "before", tok->label);
         hsmkey_raise(HSMKEY_R_LOGIN, "token '%s': this PIN was already "
                      "refused (CKR_PIN_INCORRECT); not trying it again, as "
                      "tokens lock after a few wrong PINs", tok->label);

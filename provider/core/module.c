@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 #include "hsmkey-config.h"
 
 static atomic_ulong fork_gen = 1;
@@ -128,6 +129,9 @@ static CK_FUNCTION_LIST **load_modules(struct hsmkey_core *core)
             hsmkey_raise(HSMKEY_R_MODULE, "p11-kit: cannot load the "
                          "registered PKCS#11 modules: %s",
                          p11_kit_message() ? p11_kit_message() : "unknown");
+        else
+            hsmkey_debug("module", "loaded the modules registered with "
+                         "p11-kit");
         return mods;
     }
     hsmkey_err_set_mark();
@@ -146,6 +150,7 @@ static CK_FUNCTION_LIST **load_modules(struct hsmkey_core *core)
         return NULL;
     }
     mods[0] = one;
+    hsmkey_debug("module", "loaded %s", core->module_path);
     return mods;
 }
 
@@ -160,6 +165,25 @@ static void release_modules(struct hsmkey_core *core)
         OPENSSL_free(core->modules);
     }
     core->modules = NULL;
+}
+
+static void trace_module(struct hsmkey_core *core, CK_FUNCTION_LIST *fn)
+{
+    char *name = p11_kit_module_get_name(fn), desc[33], maker[33];
+    CK_INFO info;
+
+    if (fn->C_GetInfo(&info) != CKR_OK)
+        memset(&info, 0, sizeof(info));
+    hsmkey_p11_string(desc, sizeof(desc), info.libraryDescription,
+                      sizeof(info.libraryDescription));
+    hsmkey_p11_string(maker, sizeof(maker), info.manufacturerID,
+                      sizeof(info.manufacturerID));
+    hsmkey_debug_print("module", "C_Initialize: CKR_OK: %s ('%s' by '%s', "
+                       "library %u.%u, PKCS#11 %u.%u)", name ? name : hsmkey_core_module_name(core),
+                       desc, maker, info.libraryVersion.major,
+                       info.libraryVersion.minor,
+                       info.cryptokiVersion.major, info.cryptokiVersion.minor);
+    free(name);
 }
 
 static int initialize_modules(struct hsmkey_core *core)
@@ -182,6 +206,8 @@ static int initialize_modules(struct hsmkey_core *core)
                 p11_kit_module_finalize(core->modules[i]);
             return 0;
         }
+        if (hsmkey_debug_enabled())
+            trace_module(core, core->modules[i]);
     }
     return 1;
 }
@@ -201,6 +227,8 @@ static int start_locked(struct hsmkey_core *core, unsigned long gen)
 
     if (restarting) {
         /* A forked child: the parent's sessions and login are not ours. */
+        hsmkey_debug("module", "first use in a forked child (generation "
+                     "%lu): the modules start over", gen);
         finalize_modules(core);
     } else if ((core->modules = load_modules(core)) == NULL) {
         return 0;
@@ -238,8 +266,11 @@ int hsmkey_core_restart(struct hsmkey_core *core)
     pthread_mutex_lock(&core->lock);
     if (core->modules != NULL && now - core->last_restart >= 250) {
         core->last_restart = now;
+        hsmkey_debug("recover", "modules restart (C_Finalize, "
+                     "C_Initialize): a token stays unreachable");
         finalize_modules(core);
         ok = initialize_modules(core) && hsmkey_token_scan(core, 1);
+        hsmkey_debug("recover", "modules restart: %s", ok ? "done" : "failed");
     }
     pthread_mutex_unlock(&core->lock);
     pthread_rwlock_unlock(&core->ops_lock);

@@ -9,6 +9,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 struct op_calls {
     const char *init_name, *run_name;
@@ -186,6 +187,10 @@ static int recover(const struct op *op, CK_RV rv)
 static CK_RV retry(struct op *op, CK_RV rv)
 {
     for (int i = 0; i < 2 && recoverable(op, rv); i++) {
+        hsmkey_debug("recover", "%s: %s: %s; repairing and trying again "
+                     "(%d of 2)", hsmkey_object_desc(op->key), op->failed,
+                     rv == HSMKEY_CKR_RAISED ? "failed before the token "
+                     "was asked" : hsmkey_ckr_name(rv), i + 1);
         if (!recover(op, rv))
             return HSMKEY_CKR_RAISED;
         rv = attempt(op);
@@ -232,6 +237,10 @@ static int run(struct op *op)
     if (rv != CKR_OK)
         rv = retry(op, rv);
     note_health(tok, rv);
+    hsmkey_debug("operation", "%s: %s(%s): %s", hsmkey_object_desc(op->key),
+                 op->failed, m ? m : "mechanism",
+                 rv == HSMKEY_CKR_RAISED ? "failed before the token was asked"
+                                         : hsmkey_ckr_name(rv));
     if (rv == HSMKEY_CKR_RAISED)
         return 0;
     if (rv != CKR_OK) {

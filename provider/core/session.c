@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 void hsmkey_token_pool_reset(struct hsmkey_token *tok, int close_sessions)
 {
@@ -89,6 +90,7 @@ static CK_RV open_session(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
     CK_SLOT_ID slot;
     CK_RV rv;
     int lent;
+    size_t idle, out_now;
 
     pthread_mutex_lock(&tok->lock); /* a rescan may move the token */
     slot = tok->slot;
@@ -102,11 +104,16 @@ static CK_RV open_session(struct hsmkey_token *tok, CK_SESSION_HANDLE *out)
         return rv;
     pthread_mutex_lock(&tok->lock);
     lent = lend_locked(tok, *out, gen);
+    idle = tok->npool;
+    out_now = tok->nlent;
     pthread_mutex_unlock(&tok->lock);
     if (!lent) {
         tok->fn->C_CloseSession(*out);
         return CKR_HOST_MEMORY;
     }
+    hsmkey_debug("session", "token '%s': opened session %lu; the pool now "
+                 "holds %zu idle and %zu lent out", tok->label,
+                 (unsigned long)*out, idle, out_now);
     return CKR_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 void hsmkey_p11_string(char *dst, size_t dstlen, const CK_UTF8CHAR *src,
                        size_t srclen)
@@ -86,8 +87,30 @@ void hsmkey_token_reset(struct hsmkey_token *tok, int close_sessions)
     pthread_mutex_unlock(&tok->lock);
     atomic_fetch_add(&tok->gen, 1);
     atomic_fetch_add(&tok->core->changes, 1);
+
     hsmkey_token_forget_login(tok);
     hsmkey_token_pool_reset(tok, close_sessions);
+}
+
+static void trace_token(const struct hsmkey_token *tok)
+{
+    char model[17], maker[33], serial[17];
+    CK_FLAGS f = tok->info.flags;
+
+    hsmkey_p11_string(model, sizeof(model), tok->info.model,
+                      sizeof(tok->info.model));
+    hsmkey_p11_string(maker, sizeof(maker), tok->info.manufacturerID,
+                      sizeof(tok->info.manufacturerID));
+    hsmkey_p11_string(serial, sizeof(serial), tok->info.serialNumber,
+                      sizeof(tok->info.serialNumber));
+    hsmkey_debug_print("token", "slot %lu: token '%s' (model '%s', '%s', "
+                       "serial %s)%s%s%s%s", (unsigned long)tok->slot,
+                       tok->label, model, maker, serial,
+                       f & CKF_TOKEN_INITIALIZED ? "" : " not initialized",
+                       f & CKF_LOGIN_REQUIRED ? " login-required" : "",
+                       f & CKF_PROTECTED_AUTHENTICATION_PATH
+                           ? " protected-authentication-path" : "",
+                       f & CKF_USER_PIN_LOCKED ? " user-PIN-locked" : "");
 }
 
 static int add_token(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
@@ -125,6 +148,8 @@ static int add_token(struct hsmkey_core *core, CK_FUNCTION_LIST *fn,
     tok->present = 1;
     if (fn->C_GetSlotInfo(slot, &tok->slot_info) != CKR_OK)
         memset(&tok->slot_info, 0, sizeof(tok->slot_info));
+    if (hsmkey_debug_enabled())
+        trace_token(tok);
     return 1;
 }
 
@@ -173,6 +198,7 @@ int hsmkey_token_scan(struct hsmkey_core *core, int reset_all)
     hsmkey_err_pop_to_mark();
     for (size_t i = 0; i < core->ntokens; i++) {
         if (core->tokens[i]->present == 0) { /* gone since the last scan */
+            hsmkey_debug("token", "'%s' is gone", core->tokens[i]->label);
             hsmkey_token_reset(core->tokens[i], 0);
             core->tokens[i]->present = -1;
         }
@@ -213,6 +239,9 @@ int hsmkey_token_recover(struct hsmkey_token *tok, unsigned long gen)
         return 1;
     }
     tries = atomic_fetch_add(&tok->recoveries, 1);
+    hsmkey_debug("recover", "token '%s': looking for it again (recovery %d "
+                 "since the last operation that worked)", tok->label,
+                 tries + 1);
     /* Its sessions died with it: close what is left, log in again later. */
     atomic_store(&tok->lost, 0);
     hsmkey_token_reset(tok, 1);
@@ -220,6 +249,8 @@ int hsmkey_token_recover(struct hsmkey_token *tok, unsigned long gen)
     if ((!present || tries > 0) && hsmkey_core_restart(tok->core))
         present = tok->present > 0;
     pthread_mutex_unlock(&tok->recover_lock);
+    hsmkey_debug("recover", "token '%s': %s", tok->label,
+                 present ? "present again" : "not present");
     if (!present) {
         atomic_store(&tok->lost, 1);
         hsmkey_raise(HSMKEY_R_TOKEN_NOT_FOUND, "token '%s' is not present "
