@@ -16,7 +16,9 @@
 # Environment (set by tests/meson.build): HSMKEY_BUILD, HSMKEY_SRC; under the
 # `asan` test setup HSMKEY_TEST_PRELOAD (libasan etc. for the uninstrumented
 # openssl CLI), ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS.
-# HSMKEY_KEEP_TMP=1 keeps the temp dir for inspection.
+# HSMKEY_KEEP_TMP=1 keeps the temp dir for inspection.  The token is a copy
+# of a template made once per build directory (HSMKEY_TOKEN_CACHE, default
+# $HSMKEY_BUILD/token-cache; empty: a token made from scratch).
 
 set -euo pipefail
 set -E
@@ -130,6 +132,7 @@ _scan_outputs() {
 
 # ---------------------------------------------------------------- token
 # make_token DIR [LABEL]: a token in DIR (see softhsm-conf/mktoken.sh).
+export HSMKEY_TOKEN_CACHE=${HSMKEY_TOKEN_CACHE-$HSMKEY_BUILD/token-cache}
 make_token() {
     "$HSMKEY_SRC/softhsm-conf/mktoken.sh" "$@" >/dev/null ||
         die "softhsm-conf/mktoken.sh $* failed"
