@@ -13,6 +13,7 @@ packages=(
     softhsm2 opensc
     nginx-light curl python3 nodejs
     iproute2 valgrind clang libclang-rt-dev p11-kit-modules
+    debhelper dpkg-dev lintian
 )
 
 if [ -n "${HSMKEY_SKIP_APT:-}" ]; then
