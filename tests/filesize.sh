@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# tests/filesize.sh -- STYLE.md's size budget: lists C sources and headers
-# over 400 lines, fails when one is over 600 (generated and vendored files
-# excepted: none so far).
+# tests/filesize.sh -- the file size rule of CONTRIBUTING.md ("How we write
+# code"): lists C sources and headers over 400 lines, as a prompt to ask
+# whether the file holds two concepts, and fails when one is over 600
+# (generated and vendored files excepted: none so far).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 status=0

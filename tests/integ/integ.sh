@@ -13,7 +13,8 @@
 #                             default provider alone), issued by dev CA $T/CA.pem
 #   keyref_encoder NAME URI   $T/NAME.ref.pem written by our encoder
 #                             (openssl pkey -in URI -out FILE)
-#   keyref_by_hand NAME URI   $T/NAME.ref.pem made from the SPEC's ASN.1
+#   keyref_by_hand NAME URI   $T/NAME.ref.pem made from the format's ASN.1
+#                             (CONTRIBUTING.md, "The contract")
 #                             (openssl asn1parse -genconf, default provider)
 #   keyref_pem DER OUT        wrap a DER body in the key-reference PEM armour
 # Everything is configured through OPENSSL_CONF only: no -provider flags.
@@ -120,7 +121,7 @@ EOT
     ossl_sw asn1parse -genconf "$gen" -out "$T/$1.ref.der" -noout ||
         die "asn1parse -genconf $gen failed"
     keyref_pem "$T/$1.ref.der" "$T/$1.ref.pem"
-    # What we wrote is what the SPEC says, read back by a plain parser.
+    # What we wrote is the format's ASN.1, read back by a plain parser.
     ossl_sw asn1parse -in "$T/$1.ref.pem" >"$T/out/$1.asn1" ||
         die "asn1parse cannot read back $1.ref.pem"
     [ "$(sed -n 's/.*VISIBLESTRING *://p' "$T/out/$1.asn1")" = "$KEYREF_DESC" ] ||
