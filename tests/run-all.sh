@@ -126,7 +126,9 @@ stage_fuzz() {
     HSMKEY_FUZZ_BUILD="$src/build-fuzz" "$src/tests/fuzz/run.sh" --smoke
 }
 
-stage_package() { "$src/tests/package.sh" "$src/build-package"; }
+# Its work directory is a temp dir: the demo runs with the source tree
+# hidden, build directories included.
+stage_package() { "$src/tests/package.sh"; }
 
 # wanted NAME: the stage is selected (HSMKEY_ONLY) and not left out
 # (HSMKEY_NO_<NAME>).
