@@ -32,20 +32,17 @@ INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # locale lock (a library constructor calls newlocale() while ASan starts;
 # nothing of hsmkey's). Their own allocations are not ours to judge, so leak
 # checking is off for them (the softhsm suite checks the provider's leaks
-# through the openssl CLI); memory errors in the provider are still
-# reported, and lib.sh fails the test on any sanitizer report in its files.
+# through the openssl CLI), and so is full unwinding on malloc (it serves
+# leak suppressions, and starts Node.js 20 times slower); memory errors in
+# the provider are still reported, and lib.sh fails the test on any
+# sanitizer report in its files.
 # Under that setup "${CURL[@]}" is a stand-in that takes the same options
 # (curl_standin.py); the plain run uses curl itself.
 PRE=()
 CURL=(curl)
 if [ -n "${HSMKEY_TEST_PRELOAD:-}" ]; then
-    # SoftHSM2 leaks 37 bytes of libcrypto objects when it signs with
-    # Ed25519; lsan.supp's `leak:libsofthsm2.so` only matches when the
-    # allocation stack reaches SoftHSM, which the fast unwinder cannot do
-    # through Debian's libcrypto (no frame pointers).
-    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
     PRE=(env "LD_PRELOAD=$HSMKEY_TEST_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}"
-        "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+        "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:fast_unwind_on_malloc=1")
     CURL=("${PRE[@]}" python3 "$INTEG_DIR/curl_standin.py")
     say "asan setup: curl replaced by tests/integ/curl_standin.py"
 fi
