@@ -3,29 +3,31 @@
 # tests/run-all.sh -- CI: install what is needed (apt-get), then run every
 # stage and print each stage's wall and CPU time.  .ci/run runs exactly this.
 #
-# The stages run in two lanes, side by side, so both cores stay busy; each
-# lane runs its stages one after another:
-#   lane 1: filesize  source files within the size rule (CONTRIBUTING.md)
-#           plain     build/ with -Dwerror=true, every test suite
-#           package   the Debian package: build, lintian, install, the demo
-#                     from the installed files (tests/package.sh)
-#           tsan      thread and fault programs under ThreadSanitizer
-#   lane 2: asan      build-asan/ (AddressSanitizer + UBSan), every suite
-#                     under the asan test setup
-#           fuzz      every libFuzzer target, a fixed number of executions
-#                     from a fixed seed (tests/fuzz/run.sh --smoke)
+# The stages, longest first; two workers (one per core) each take the next
+# stage as soon as they are free, so both cores stay busy without a split
+# made by hand:
+#   fuzz      every libFuzzer target, a fixed number of executions from a
+#             fixed seed (tests/fuzz/run.sh --smoke); one core, bounded time
+#   asan      build-asan/ (AddressSanitizer + UBSan), every test suite under
+#             the asan test setup
+#   plain     build/ with -Dwerror=true, every test suite
+#   package   the Debian package: build, lintian, install, the demo from the
+#             installed files (tests/package.sh)
+#   tsan      thread and fault programs under ThreadSanitizer
+#   filesize  source files within the size rule (CONTRIBUTING.md)
 # A skipped test counts as a failure: nothing here is optional.  A stage's
-# output is in build-ci-logs/STAGE.log, shown when it fails.
+# output is in build-ci-logs/STAGE.log; its end is shown when it fails.
 #
 # Adding a stage: a function stage_NAME below that returns non-zero on
-# failure, and NAME in the lane (lane1 or lane2) that finishes earlier in
-# the timings printed at the end (CONTRIBUTING.md, "CI").
+# failure, and NAME in `stages`, by its time in the table printed at the
+# end (CONTRIBUTING.md, "CI").
 #
 # Environment: HSMKEY_SKIP_APT=1 (no apt-get); HSMKEY_ONLY=STAGE,... (run
 # only those stages); HSMKEY_NO_ASAN=1, HSMKEY_NO_TSAN=1, HSMKEY_NO_FUZZ=1,
 # HSMKEY_NO_PACKAGE=1 (leave that stage out); HSMKEY_FUZZ_RUNS (executions
-# per fuzz target); HSMKEY_JOBS (compile and test jobs per lane, default:
-# the number of cores).
+# per fuzz target); HSMKEY_WORKERS (stages at a time, default 2);
+# HSMKEY_JOBS (compile and test jobs per stage, default: the number of
+# cores).
 set -euo pipefail
 
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -160,30 +162,43 @@ stage() {
     fi
 }
 
-lane1=(filesize plain package tsan)
-lane2=(asan fuzz)
+stages=(fuzz asan plain package tsan filesize)
 
-lane() {
-    local name
-    for name in "$@"; do
-        stage "$name"
+# take: the index of the next stage to run (one at a time, under a lock).
+take() {
+    (
+        flock 9
+        local i
+        i=$(cat "$logs/next")
+        echo $((i + 1)) >"$logs/next"
+        echo "$i"
+    ) 9>"$logs/.lock"
+}
+
+worker() {
+    local i
+    while i=$(take) && [ "$i" -lt "${#stages[@]}" ]; do
+        stage "${stages[i]}"
     done
 }
 
 # ---------------------------------------------------------------- run
-lane "${lane1[@]}" &
-pid1=$!
-lane "${lane2[@]}" &
-pid2=$!
-wait "$pid1" || true
-wait "$pid2" || true
+echo 0 >"$logs/next"
+pids=()
+for ((w = 0; w < ${HSMKEY_WORKERS:-2}; w++)); do
+    worker &
+    pids+=($!)
+done
+for pid in "${pids[@]}"; do
+    wait "$pid" || true
+done
 
 # ---------------------------------------------------------------- summary
 status=0 total_ok=0 total_bad=0 total_skip=0 cpu=0
 echo
 printf '%-9s %-7s %7s %7s %s\n' stage status wall CPU tests
 printf '%-9s %-7s %6ss %7s\n' deps ok "$deps_time" -
-for name in "${lane1[@]}" "${lane2[@]}"; do
+for name in "${stages[@]}"; do
     f=$logs/$name.result
     wanted "$name" || continue
     if [ ! -e "$f" ]; then
