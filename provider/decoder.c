@@ -23,6 +23,7 @@
 #include <openssl/bio.h>
 
 #include "prov.h"
+#include "hsmkey/debug.h"
 #include "hsmkey/keyref.h"
 
 #define KEYREF_STRUCTURE "pkcs11-uri"
@@ -123,6 +124,10 @@ static int pem_dec_decode(void *ctx, OSSL_CORE_BIO *cin, int selection,
         return 0;
     }
     hsmkey_err_pop_to_mark();
+    /* Not the URI itself: a hand-made file may carry a pin-value. */
+    hsmkey_debug("decoder", "%s", uri != NULL ? "a key-reference file: "
+                 "looking for the key it names" : "not a key-reference "
+                 "file: left to the other decoders");
     if (uri != NULL && !key_reachable(ctx, uri))
         ret = 0;
     else if (uri != NULL && hsmkey_keyref_encode_der(uri, &der, &derlen)) {
@@ -223,6 +228,8 @@ static int decode_key(struct hkprov_ctx *prov, const char *type,
     } else if ((key = hkprov_key_new(prov, obj)) == NULL) {
         ret = 0;
     } else if (EVP_PKEY_is_a(key->pub, type)) {
+        hsmkey_debug("decoder", "handing over %s (%s)",
+                     hsmkey_object_desc(obj), type);
         ret = hand_key(key, type, cb, cbarg);
     }
     hkprov_key_free(key);

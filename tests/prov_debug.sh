@@ -4,7 +4,7 @@
 # provider's section): off by default; on, a login + search + sign through
 # the openssl CLI traces the configuration, the module, the token, the
 # search template and its result, the login, the session, the key copy and
-# the signature, one line each; a PIN never appears, neither as text nor in
+# the signature, one line each, and a key-reference file's decoding; a PIN never appears, neither as text nor in
 # hex, also when it comes from the URI or is wrong; HSMKEY_DEBUG=0 silences
 # `debug = 1`; the hsmkey CLI traces its own decisions and the provider's.
 . "$(dirname "$0")/lib.sh"
@@ -88,6 +88,14 @@ order=$(grep -aoE ': (config|module|token|login|find|copy|operation): ' \
     "$TRACE_ON" | uniq | tr -d ' :' | tr '\n' ' ')
 assert_match '^config module token find login find copy operation $' \
     "$order" "order of the trace"
+
+say "a key-reference file: the decoder says what it found"
+ossl pkey -in "$KEY" -out "$T/ec.ref.pem"
+SIGN_KEY=$T/ec.ref.pem sign "$OPENSSL_CONF" HSMKEY_DEBUG=1
+assert_file_match "^hsmkey\[[0-9]+\]: decoder: a key-reference file: looking for the key it names" "$ERR"
+assert_file_match "^hsmkey\[[0-9]+\]: decoder: handing over token '$TOKEN_LABEL', object 'ec-key' \(id 02\) \(EC\)" "$ERR"
+assert_file_match "^hsmkey\[[0-9]+\]: operation: .*C_Sign\(CKM_ECDSA\): CKR_OK" "$ERR"
+no_pin "$ERR" "$TOKEN_PIN"
 
 say "a PIN from the URI's pin-value: the trace says so, never shows it"
 sed '/^pin-source/d' "$OPENSSL_CONF" >"$T/nopin.cnf"
