@@ -22,6 +22,8 @@
  *                   token's own limit).
  *   session-wait    seconds a signer waits for a session when all are busy
  *                   (default 10).
+ *   debug           1 or 0 (default): the trace of include/hsmkey/debug.h on
+ *                   stderr (HSMKEY_DEBUG).
  *
  * A value that makes no sense must not pass for a choice, but failing the
  * provider's init would hide why: OpenSSL drops the errors of a
@@ -40,6 +42,7 @@
 #include <openssl/params.h>
 
 #include "prov.h"
+#include "hsmkey/debug.h"
 
 /* The first value that makes no sense, kept for every key load to name
  * (the default stays in force meanwhile); 1: the load goes on. */
@@ -180,12 +183,45 @@ static const struct config_key {
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
+/* First, so that the settings after it are traced.  Unset leaves the trace
+ * as another instance of the provider in this process set it. */
+static void config_debug(const char *value)
+{
+    const char *env = secure_getenv("HSMKEY_DEBUG");
+    int on = hsmkey_debug_parse(env);
+
+    if (on < 0)
+        on = hsmkey_debug_parse(value);
+    if (on >= 0)
+        hsmkey_debug_set(on);
+    hsmkey_debug("config", "debug on (openssl.cnf: %s; HSMKEY_DEBUG, which "
+                 "wins: %s)", value != NULL ? value : "unset",
+                 env != NULL && *env != '\0' ? env : "unset");
+}
+
+/* A pin-source that is not one (a PIN written there by mistake) is not
+ * shown. */
+static void trace_key(const char *key, const char *value, const char *from)
+{
+    if (!hsmkey_debug_enabled())
+        return;
+    if (value == NULL)
+        hsmkey_debug_print("config", "%s: not set (the default)", key);
+    else if (strcmp(key, HKPROV_CFG_PIN_SOURCE) == 0
+             && strncmp(value, "file:", 5) != 0
+             && strncmp(value, "env:", 4) != 0)
+        hsmkey_debug_print("config", "%s = (neither file: nor env:; not "
+                           "shown) (from %s)", key, from);
+    else
+        hsmkey_debug_print("config", "%s = %s (from %s)", key, value, from);
+}
+
 int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
                        const OSSL_DISPATCH *in)
 {
     OSSL_FUNC_core_get_params_fn *get_params = NULL;
-    const char *values[NKEYS] = { NULL };
-    OSSL_PARAM params[NKEYS + 1];
+    const char *values[NKEYS + 1] = { NULL };
+    OSSL_PARAM params[NKEYS + 2];
 
     ctx->session_copies = HSMKEY_COPIES_AUTO;
     ctx->session_wait_ms = -1; /* the core's default */
@@ -195,19 +231,21 @@ int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
     for (size_t i = 0; i < NKEYS; i++)
         params[i] = OSSL_PARAM_construct_utf8_ptr(config_keys[i].key,
                                                   (char **)&values[i], 0);
-    params[NKEYS] = OSSL_PARAM_construct_end();
+    params[NKEYS] = OSSL_PARAM_construct_utf8_ptr(HKPROV_CFG_DEBUG,
+                                                  (char **)&values[NKEYS], 0);
+    params[NKEYS + 1] = OSSL_PARAM_construct_end();
     if (get_params != NULL && !get_params(handle, params))
         memset(values, 0, sizeof(values));
+    config_debug(values[NKEYS]);
     for (size_t i = 0; i < NKEYS; i++) {
         const char *env = config_keys[i].env != NULL
                               ? secure_getenv(config_keys[i].env) : NULL;
-        const char *value = env != NULL && *env != '\0' ? env : values[i];
+        int from_env = env != NULL && *env != '\0';
+        const char *value = from_env ? env : values[i];
+        const char *key = from_env ? config_keys[i].env : config_keys[i].key;
 
-        if (value != NULL
-            && !config_keys[i].set(ctx, env != NULL && *env != '\0'
-                                            ? config_keys[i].env
-                                            : config_keys[i].key,
-                                   value))
+        trace_key(config_keys[i].key, value, from_env ? key : "openssl.cnf");
+        if (value != NULL && !config_keys[i].set(ctx, key, value))
             return 0;
     }
     return 1;

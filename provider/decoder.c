@@ -32,6 +32,7 @@
 #include <openssl/x509.h>
 
 #include "prov.h"
+#include "hsmkey/debug.h"
 #include "hsmkey/keyref.h"
 
 #define KEYREF_STRUCTURE "pkcs11-uri"
@@ -152,6 +153,10 @@ static struct hsmkey_object *find_key(const struct dec_ctx *d,
     struct hsmkey_object *obj = NULL;
 
     *cls = CKO_PRIVATE_KEY;
+    /* Not the URI itself: a hand-made file may carry a pin-value. */
+    hsmkey_debug("decoder", "%s", uri != NULL ? "a key-reference file: "
+                 "looking for the key it names" : "not a key-reference "
+                 "file: left to the other decoders");
     if (uri != NULL && !hkprov_config_check(d->prov)) {
         p11_kit_uri_free(uri);
         return NULL;
@@ -379,6 +384,8 @@ static int decode_key(const struct dec_ctx *d, const char *type,
                           : hkprov_key_new(d->prov, obj)) == NULL) {
         ret = 0;
     } else if (EVP_PKEY_is_a(key->pub, type)) {
+        hsmkey_debug("decoder", "handing over %s (%s)",
+                     hsmkey_object_desc(obj), type);
         ret = hand_key(key, type, cb, cbarg);
     }
     hkprov_key_free(key);

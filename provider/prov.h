@@ -49,6 +49,7 @@
 #define HKPROV_CFG_MAX_SESSIONS "max-sessions"
 #define HKPROV_CFG_SESSION_WAIT "session-wait"
 #define HKPROV_CFG_KEYREF_PIN "keyref-pin"
+#define HKPROV_CFG_DEBUG "debug"
 
 struct hkprov_ctx {
     const OSSL_CORE_HANDLE *handle;

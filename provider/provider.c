@@ -13,6 +13,7 @@
 #include <openssl/params.h>
 
 #include "prov.h"
+#include "hsmkey/debug.h"
 #include "hsmkey-config.h"
 
 static OSSL_FUNC_provider_teardown_fn prov_teardown;
@@ -216,6 +217,7 @@ static void prov_teardown(void *provctx)
 
     if (ctx == NULL)
         return;
+    hsmkey_debug("provider", "teardown");
     hsmkey_core_free(ctx->core);
     OSSL_LIB_CTX_free(ctx->libctx);
     hkprov_config_free(ctx);
@@ -262,6 +264,9 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
                                  ctx->session_wait_ms >= 0
                                      ? ctx->session_wait_ms
                                      : HSMKEY_DEFAULT_SESSION_WAIT_MS);
+    hsmkey_debug("provider", "hsmkey %s ready in %s; the PKCS#11 module "
+                 "starts on the first key operation", HSMKEY_VERSION,
+                 OpenSSL_version(OPENSSL_VERSION));
     *out = prov_functions;
     *provctx = ctx;
     return 1;

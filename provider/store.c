@@ -25,6 +25,8 @@
 #include <openssl/x509.h>
 
 #include "prov.h"
+#include "hsmkey/ckr.h"
+#include "hsmkey/debug.h"
 
 static OSSL_FUNC_store_open_fn store_open;
 static OSSL_FUNC_store_settable_ctx_params_fn store_settable_ctx_params;
@@ -205,6 +207,23 @@ static int find_class(struct store_ctx *ctx, CK_OBJECT_CLASS cls,
     return ok;
 }
 
+static void trace_search(struct store_ctx *ctx, const CK_OBJECT_CLASS *classes,
+                         size_t n)
+{
+    char *shown = hsmkey_uri_display(ctx->uri);
+
+    hsmkey_debug_print("store", "%s: the application expects %s; looking "
+                       "for %s%s%s%s%s", shown ? shown : "(URI)",
+                       ctx->expect == 0 ? "anything" : "one kind of object",
+                       n > 0 ? hsmkey_class_word(classes[0])
+                             : "nothing (a token holds no such object)",
+                       n > 1 ? ", " : "",
+                       n > 1 ? hsmkey_class_word(classes[1]) : "",
+                       n > 2 ? ", " : "",
+                       n > 2 ? hsmkey_class_word(classes[2]) : "");
+    OPENSSL_free(shown);
+}
+
 /*
  * A URI the application passed in is its own: its pin-value or pin-source
  * comes first.  Else the configured sources, and the application's
@@ -218,6 +237,8 @@ static int search(struct store_ctx *ctx, const struct hkprov_prompt *prompt)
     struct hsmkey_object **objs;
     size_t n;
 
+    if (hsmkey_debug_enabled())
+        trace_search(ctx, classes, nclasses);
     for (size_t i = 0; i < nclasses; i++) {
         if (!find_class(ctx, classes[i], nclasses > 1, prompt, &objs, &n))
             return 0;
@@ -327,6 +348,7 @@ static int store_load(void *loaderctx, OSSL_CALLBACK *object_cb,
     if (ctx->failed || ctx->next >= ctx->nobjs)
         return 0;
     obj = ctx->objs[ctx->next++];
+    hsmkey_debug("store", "handing over %s", hsmkey_object_desc(obj));
     switch (hsmkey_object_class(obj)) {
     case CKO_PRIVATE_KEY:
         return hand_private(ctx, obj, object_cb, object_cbarg);

@@ -20,6 +20,15 @@
 #   HSMKEY_SOFTHSM_MODULE  SoftHSM2 PKCS#11 module
 #                        (default /usr/lib/softhsm/libsofthsm2.so)
 #   HSMKEY_TOKEN_KEYS    "all" (default) or "none" (token without keys)
+#   HSMKEY_TOKEN_CACHE   a directory of template tokens (the tests use
+#                        <build>/token-cache): the token store is made once
+#                        per label and kind, there, and copied into DIR.
+#                        Making one costs seconds (five key pairs); a copy,
+#                        milliseconds.  SoftHSM2 keeps a token as files with
+#                        no path inside, so a copy is a token of its own.  A
+#                        template is made again when this script or
+#                        softhsm2.conf.in changed, and after a week (the
+#                        token's certificate is valid 30 days).
 set -euo pipefail
 
 die() { echo "mktoken.sh: $*" >&2; exit 1; }
@@ -52,9 +61,10 @@ export OPENSSL_CONF=/dev/null
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 [ ! -e "$dir/tokens" ] || die "$dir/tokens already exists; use an empty directory"
-mkdir -m 0700 "$dir/tokens"
 log=$dir/mktoken.log
 : >"$log"
+keys=${HSMKEY_TOKEN_KEYS:-all}
+case $keys in all | none) ;; *) die "HSMKEY_TOKEN_KEYS: all or none, not '$keys'" ;; esac
 
 # Run a command with its output in the log; on failure show the log and stop.
 run() {
@@ -71,8 +81,14 @@ export SOFTHSM2_CONF=$dir/softhsm2.conf
 (umask 077 && printf '%s\n' "$user_pin" >"$dir/pin")
 chmod 0600 "$dir/pin"
 
-run softhsm2-util --init-token --free --label "$label" \
-    --so-pin "$so_pin" --pin "$user_pin"
+# make_store: the token and its objects, made in $dir/tokens by SoftHSM2,
+# pkcs11-tool and openssl.
+make_store() {
+    mkdir -m 0700 "$dir/tokens"
+    run softhsm2-util --init-token --free --label "$label" \
+        --so-pin "$so_pin" --pin "$user_pin"
+    [ "$keys" = none ] || make_keys
+}
 
 p11() { run pkcs11-tool --module "$softhsm" --token-label "$label" "$@"; }
 keygen() { # ID LABEL KEY-TYPE
@@ -80,7 +96,7 @@ keygen() { # ID LABEL KEY-TYPE
         --key-type "$3"
 }
 
-if [ "${HSMKEY_TOKEN_KEYS:-all}" = all ]; then
+make_keys() {
     keygen 01 rsa-key rsa:2048
     keygen 02 ec-key EC:prime256v1
     keygen 03 ec384-key EC:secp384r1
@@ -105,6 +121,37 @@ if [ "${HSMKEY_TOKEN_KEYS:-all}" = all ]; then
     p11 --login --pin "$user_pin" --write-object "$work/cert.der" \
         --type cert --id 01 --label rsa-cert
     rm -rf "$work"
+}
+
+# copy_store CACHE: $dir/tokens (and rsa-cert.pem) copied from the template
+# for this label and kind in CACHE, made first if it is missing or stale.
+# Under one lock for the cache: a template is made once, by whoever asks
+# first, and never replaced while another test copies it.
+copy_store() {
+    local cache=$1 stamp tpl new
+    stamp=$(cat "$here/mktoken.sh" "$here/softhsm2.conf.in" | sha256sum |
+        cut -c1-12)
+    tpl=$cache/$label.$keys.$stamp
+    mkdir -p "$cache"
+    (
+        flock 9
+        if [ ! -d "$tpl" ] || [ -n "$(find "$tpl" -maxdepth 0 -mtime +6)" ]; then
+            rm -rf "$cache/$label.$keys."*
+            new=$(mktemp -d "$cache/.new.XXXXXX")
+            HSMKEY_TOKEN_CACHE='' HSMKEY_TOKEN_KEYS=$keys \
+                bash "$here/mktoken.sh" "$new" "$label" >/dev/null ||
+                { rm -rf "$new"; exit 1; }
+            mv "$new" "$tpl"
+        fi
+        cp -a "$tpl/tokens" "$dir/tokens"
+        [ ! -f "$tpl/rsa-cert.pem" ] || cp "$tpl/rsa-cert.pem" "$dir/"
+    ) 9>"$cache/.lock" || die "cannot copy the template token $tpl"
+}
+
+if [ -n "${HSMKEY_TOKEN_CACHE:-}" ]; then
+    copy_store "$HSMKEY_TOKEN_CACHE"
+else
+    make_store
 fi
 
 sed -e "s|@MODULE@|$provider|" -e "s|@PKCS11_MODULE@|$softhsm|" \
@@ -123,7 +170,7 @@ TOKEN_PROVIDER='$provider'
 SOFTHSM2_CONF='$dir/softhsm2.conf'
 TOKEN_OPENSSL_CNF='$dir/openssl.cnf'
 # what SoftHSM2 $(softhsm2-util --version 2>/dev/null || echo '?') can do
-TOKEN_HAS_CERT=$([ "${HSMKEY_TOKEN_KEYS:-all}" = all ] && echo 1 || echo 0)
+TOKEN_HAS_CERT=$([ "$keys" = all ] && echo 1 || echo 0)
 # RSA-PSS: the MGF1 digest must equal the message digest (CKR_ARGUMENTS_BAD)
 TOKEN_PSS_MGF1_SAME_HASH_ONLY=1
 EOF

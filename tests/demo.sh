@@ -7,8 +7,14 @@
 # node2 (openssl s_client), each using its key on the token through the
 # hsmkey provider, and hsmkey check on both.
 #
-#   tests/demo.sh           install packages, build into ./build, run the demo
-#   tests/demo.sh --test    only run it against an existing build (meson test)
+#   tests/demo.sh              install packages, build into ./build, run it
+#   tests/demo.sh --test       only run it against an existing build
+#                              (meson test)
+#   tests/demo.sh --installed  run it with what the hsmkey package installed:
+#                              hsmkey from PATH, hsmkey.so from OpenSSL's
+#                              modules directory, openssl.cnf written by
+#                              `hsmkey config`; no build tree is used (CI runs
+#                              it where the source tree is hidden)
 # Environment: HSMKEY_BUILD (build dir, default ./build), HSMKEY_KEEP_TMP=1.
 set -euo pipefail
 
@@ -16,9 +22,10 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mode=full
 case "${1:-}" in
 --test) mode=test ;;
+--installed) mode=installed ;;
 "") ;;
 *)
-    echo "usage: tests/demo.sh [--test]" >&2
+    echo "usage: tests/demo.sh [--test | --installed]" >&2
     exit 2
     ;;
 esac
@@ -56,8 +63,18 @@ if [ "$mode" = full ]; then
     printf '   $ meson compile -C %s\n' "$build"
     quiet meson compile -C "$build"
 fi
-provider=$build/provider/hsmkey.so
-[ -s "$provider" ] || die "$provider is not built"
+if [ "$mode" = installed ]; then
+    # The modules directory of the libcrypto that openssl and hsmkey use.
+    modulesdir=$(openssl version -m | sed -n 's/^MODULESDIR: "\(.*\)"$/\1/p')
+    provider=$modulesdir/hsmkey.so
+    hsmkey=$(command -v hsmkey) || die "hsmkey is not installed (apt-get install ./hsmkey_*.deb)"
+    [ -s "$provider" ] || die "$provider is not installed"
+    unset HSMKEY_BUILD HSMKEY_SRC
+else
+    provider=$build/provider/hsmkey.so
+    hsmkey=$build/tool/hsmkey
+    [ -s "$provider" ] || die "$provider is not built"
+fi
 
 # Under the test suite's sanitizer setup the ASan runtime must come first
 # in an uninstrumented openssl that loads the instrumented provider.
@@ -82,12 +99,24 @@ HSMKEY_SO=$provider HSMKEY_TOKEN_KEYS=none \
     run "$src/softhsm-conf/mktoken.sh" "$work/token" demo-cluster
 . "$work/token/token.vars"
 export SOFTHSM2_CONF OPENSSL_CONF=$TOKEN_OPENSSL_CNF
+[ -x "$hsmkey" ] || die "$hsmkey is not built"
+if [ "$mode" = installed ]; then
+    step "openssl.cnf for the installed provider, written by $hsmkey"
+    run "$hsmkey" --module "$TOKEN_MODULE" --pin-source "file:$TOKEN_PIN_FILE" \
+        config --out "$work/openssl.cnf"
+    OPENSSL_CONF=$work/openssl.cnf
+    grep -qxF "module        = $provider" "$OPENSSL_CONF" ||
+        die "hsmkey config does not name the installed $provider: $(grep '^module ' "$OPENSSL_CONF")"
+    openssl list -providers | sed 's/^/   | /'
+    # One version, from meson.build: the CLI's and the provider's agree.
+    version=$("$hsmkey" --version | sed -n 's/^hsmkey //p')
+    openssl list -providers | grep -A2 'hsmkey PKCS#11 provider' |
+        grep -qxF "    version: $version" ||
+        die "openssl does not load the installed provider $version"
+fi
 echo "   SOFTHSM2_CONF=$SOFTHSM2_CONF"
 echo "   OPENSSL_CONF=$OPENSSL_CONF  (loads the default and hsmkey providers,"
 echo "   PIN from $TOKEN_PIN_FILE)"
-
-hsmkey=$build/tool/hsmkey
-[ -x "$hsmkey" ] || die "$hsmkey is not built"
 # The CLI's PKCS#11 module and PIN: the same as the provider's.
 export HSMKEY_PKCS11_MODULE=$TOKEN_MODULE HSMKEY_PIN_SOURCE=file:$TOKEN_PIN_FILE
 hk() { ${HSMKEY_TEST_PRELOAD:+env LD_PRELOAD=$HSMKEY_TEST_PRELOAD} "$hsmkey" "$@"; }

@@ -20,6 +20,8 @@ packages=(
     libtpm2-pkcs11-1 libtpm2-pkcs11-tools opencryptoki libnss3-tools
     # the security tests (tests/sec/): system calls watched, setpriv
     strace util-linux
+    # the Debian package (tests/package.sh)
+    debhelper dpkg-dev lintian
 )
 
 if [ -n "${HSMKEY_SKIP_APT:-}" ]; then

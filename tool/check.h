@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * check.h - the items of `hsmkey check` (SPEC.md) as functions over
- * libcrypto objects.
+ * check.h - the items of `hsmkey check` (CONTRIBUTING.md, "The contract")
+ * as functions over libcrypto objects.
  *
  * Nothing here touches a token, prints or exits: each function fills one
  * struct check_result, so the rules are unit-tested on fixed certificates
  * (tests/check/test_check_rules.c) and cmd_check.c only gathers the inputs,
- * runs the items in SPEC order and prints them.
+ * runs the items in their documented order and prints them.
  *
  * A detail says what was found and, when something is wrong, what to do
  * about it; it never contains a PIN (no function here ever sees one).
@@ -27,7 +27,7 @@
 
 enum check_status { CHECK_PASS, CHECK_WARN, CHECK_FAIL };
 
-/* In the order SPEC.md lists them, which is the order they are printed. */
+/* In their documented order, which is the order they are printed. */
 enum check_item {
     CHECK_CERT,
     CHECK_CHAIN,

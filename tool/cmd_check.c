@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cmd_check.c - `hsmkey check`: gathers the certificate, the CA file and
- * the token key, runs the items of check.h in SPEC order and prints one
+ * the token key, runs the items of check.h in their order and prints one
  * line (or JSON object) per item.
  *
  * --no-login runs only what needs no PIN (see token_items_no_login).

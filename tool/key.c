@@ -28,6 +28,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 
+#include "hsmkey/ckr.h"
 #include "hsmkey/keyref.h"
 #include "hsmkey/prompt.h"
 #include "tool.h"
@@ -90,16 +91,6 @@ char *tool_key_uri(const char *arg)
     return uri;
 }
 
-static const char *class_name(CK_OBJECT_CLASS cls)
-{
-    switch (cls) {
-    case CKO_PRIVATE_KEY: return "private key";
-    case CKO_PUBLIC_KEY: return "public key";
-    case CKO_CERTIFICATE: return "certificate";
-    default: return "object";
-    }
-}
-
 struct hsmkey_object *tool_find_one(struct tool_ctx *ctx, const char *uri,
                                     CK_OBJECT_CLASS cls)
 {
@@ -113,10 +104,10 @@ struct hsmkey_object *tool_find_one(struct tool_ctx *ctx, const char *uri,
         one = hsmkey_object_ref(objs[0]);
     else if (n == 0)
         hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no %s matches %s",
-                     class_name(cls), uri);
+                     hsmkey_class_word(cls), uri);
     else
         hsmkey_raise(HSMKEY_R_AMBIGUOUS, "%zu %ss match %s (%s, %s%s): add "
-                     "object= or id= to the URI", n, class_name(cls), uri,
+                     "object= or id= to the URI", n, hsmkey_class_word(cls), uri,
                      hsmkey_object_desc(objs[0]), hsmkey_object_desc(objs[1]),
                      n > 2 ? ", ..." : "");
 done:

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "hsmkey-config.h"
+#include "hsmkey/debug.h"
 #include "commands.h"
 #include "tool.h"
 
@@ -92,6 +93,13 @@ static int run(struct tool_ctx *ctx, const struct tool_cmd *cmd, int argc,
     int rc;
 
     ctx->cmd = cmd->name;
+    /* The sources' names only: a PIN is never an argument. */
+    hsmkey_debug("tool", "hsmkey %s %s: module %s, pin-source %s, %s output",
+                 HSMKEY_VERSION, cmd->name,
+                 ctx->module ? ctx->module : "(p11-kit registered modules)",
+                 ctx->pin_source ? ctx->pin_source
+                 : ctx->interactive ? "(a prompt)" : "(none)",
+                 ctx->json ? "JSON" : "text");
     if (!tool_setup(ctx, cmd->needs))
         return TOOL_EXIT_RAISED;
     rc = cmd->handler(ctx, argc, argv);
@@ -147,10 +155,12 @@ int main(int argc, char **argv)
     /* The CLI's own settings only: never a system openssl.cnf that might
      * load another hsmkey.so or module into the default context. */
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    hsmkey_debug_set(hsmkey_debug_from_env() == 1);
     rc = dispatch(&ctx, argc, argv);
     if (rc == TOOL_EXIT_RAISED)
         rc = ctx.json ? tool_errors_report_json(stderr, stdout)
                       : tool_errors_report(stderr);
+    hsmkey_debug("tool", "exit status %d", rc);
     tool_teardown(&ctx);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fputs("hsmkey: cannot write the output\n", stderr);

@@ -9,16 +9,10 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
+#include "hsmkey/ckr.h"
 #include "hsmkey/provision.h"
 #include "tool.h"
 #include "x509util.h"
-
-static const char *class_word(CK_OBJECT_CLASS cls)
-{
-    return cls == CKO_PRIVATE_KEY ? "private key"
-           : cls == CKO_PUBLIC_KEY ? "public key"
-           : cls == CKO_CERTIFICATE ? "certificate" : "object";
-}
 
 static int same_attr(const struct hsmkey_object *a,
                      const struct hsmkey_object *b, CK_ATTRIBUTE_TYPE type)
@@ -133,7 +127,7 @@ void tool_objects_describe(FILE *out, const struct tool_objects *set)
         if (hsmkey_object_class(o) == CKO_CERTIFICATE)
             cert_text(o, extra, sizeof(extra));
         fprintf(out, "  %s: %s, %s%s%s%s\n",
-                class_word(hsmkey_object_class(o)), hsmkey_object_desc(o),
+                hsmkey_class_word(hsmkey_object_class(o)), hsmkey_object_desc(o),
                 type, *size ? " " : "", size, extra);
     }
 }

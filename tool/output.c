@@ -3,8 +3,9 @@
  * output.c - what commands print: aligned text tables, "name: value"
  * records, and JSON (a streaming writer with correct escaping).
  *
- * JSON keys are the text columns' names in lower case (SPEC), so a script
- * can switch between the two forms without a second vocabulary.
+ * JSON keys are the text columns' names in lower case (CONTRIBUTING.md,
+ * "The contract"), so a script can switch between the two forms without a
+ * second vocabulary.
  */
 #include <ctype.h>
 #include <stdlib.h>

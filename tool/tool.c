@@ -12,6 +12,7 @@
 
 #include "hsmkey-config.h"
 #include "tool.h"
+#include "hsmkey/debug.h"
 
 /*
  * The hsmkey.so that belongs to this binary: in a build tree it sits at
@@ -99,6 +100,8 @@ static OSSL_LIB_CTX *libctx_new(const struct tool_ctx *ctx)
     }
     if (!export_module(ctx) || (libctx = OSSL_LIB_CTX_new()) == NULL)
         return NULL;
+    /* HSMKEY_DEBUG reaches the provider too: its trace follows ours. */
+    hsmkey_debug("tool", "key operations through the provider %s", so);
     if (!OSSL_PROVIDER_set_default_search_path(libctx, dir)
         || OSSL_PROVIDER_load(libctx, "default") == NULL
         || OSSL_PROVIDER_load(libctx, "hsmkey") == NULL) {

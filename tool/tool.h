@@ -27,7 +27,7 @@
 #include "hsmkey/err.h"
 #include "hsmkey/p11.h"
 
-/* SPEC "Exit codes (CLI)". */
+/* The CLI's exit codes (README, "CLI exit codes"). */
 enum tool_exit {
     TOOL_EXIT_RAISED = -1,   /* an error is queued: main maps it to 2 or 3 */
     TOOL_EXIT_OK = 0,

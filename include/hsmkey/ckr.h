@@ -18,4 +18,7 @@ const char *hsmkey_ckm_name(CK_MECHANISM_TYPE mech);
  * for any other. */
 const char *hsmkey_cka_name(CK_ATTRIBUTE_TYPE type);
 
+/* "private key", "public key", "certificate", else "object": for people. */
+const char *hsmkey_class_word(CK_OBJECT_CLASS cls);
+
 #endif

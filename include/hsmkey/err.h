@@ -37,7 +37,7 @@ enum hsmkey_reason {
 
 /* What kind of failure a reason is; the CLI maps a class to its exit code. */
 enum hsmkey_errclass {
-    HSMKEY_CLASS_INPUT = 2, /* usage error or bad input (SPEC exit code 2) */
+    HSMKEY_CLASS_INPUT = 2, /* usage error or bad input (CLI exit code 2) */
     HSMKEY_CLASS_TOKEN = 3, /* module, token, key or login (exit code 3) */
 };
 

@@ -257,3 +257,13 @@ const char *hsmkey_ckm_name(CK_MECHANISM_TYPE mech)
     }
     return NULL;
 }
+
+const char *hsmkey_class_word(CK_OBJECT_CLASS cls)
+{
+    switch (cls) {
+    case CKO_PRIVATE_KEY: return "private key";
+    case CKO_PUBLIC_KEY: return "public key";
+    case CKO_CERTIFICATE: return "certificate";
+    default: return "object";
+    }
+}

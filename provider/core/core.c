@@ -23,6 +23,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 struct hsmkey_core {
     struct hsmkey_settings set;
@@ -306,6 +307,7 @@ static int scan(struct hsmkey_core *core)
         struct hsmkey_token *tok = core->tokens[i];
 
         if (hsmkey_token_present(tok) == 0) { /* gone since the last scan */
+            hsmkey_debug("token", "'%s' is gone", hsmkey_token_label(tok));
             hsmkey_token_reset(tok, 1, 0);
             hsmkey_token_set_present(tok, -1);
             atomic_fetch_add(&core->changes, 1);
@@ -340,6 +342,9 @@ static int start(struct hsmkey_core *core, unsigned long gen)
             return 0;
     } else {
         /* After a fork, or a start that failed half way. */
+        if (forked)
+            hsmkey_debug("module", "first use in a forked child (generation "
+                         "%lu): the modules start over", gen);
         reset_all(core, forked);
         hsmkey_modules_finalize(core->mods);
     }
@@ -383,13 +388,18 @@ static long now_ms(void)
 static int restart(struct hsmkey_core *core)
 {
     long now = now_ms();
+    int ok;
 
     if (core->mods == NULL || now - core->last_restart < 250)
         return 0;
     core->last_restart = now;
+    hsmkey_debug("recover", "modules restart (C_Finalize, C_Initialize): a "
+                 "token stays unreachable");
     reset_all(core, 0);
     hsmkey_modules_finalize(core->mods);
-    return hsmkey_modules_initialize(core->mods) && scan(core);
+    ok = hsmkey_modules_initialize(core->mods) && scan(core);
+    hsmkey_debug("recover", "modules restart: %s", ok ? "done" : "failed");
+    return ok;
 }
 
 /*
@@ -411,8 +421,11 @@ int hsmkey_core_recover(struct hsmkey_core *core, struct hsmkey_token *tok,
     } else {
         /* Found again but failing again: the module itself starts over
          * (a module confused after a fork, a remote one that reconnects). */
-        int again = hsmkey_token_count_recovery(tok) > 1;
+        int tries = hsmkey_token_count_recovery(tok), again = tries > 1;
 
+        hsmkey_debug("recover", "token '%s': looking for it again (recovery "
+                     "%d since the last operation that worked)",
+                     hsmkey_token_label(tok), tries);
         hsmkey_token_reset(tok, 1, 0);
         atomic_fetch_add(&core->changes, 1);
         hsmkey_token_set_present(tok, -1);
@@ -421,6 +434,8 @@ int hsmkey_core_recover(struct hsmkey_core *core, struct hsmkey_token *tok,
             present = hsmkey_token_present(tok) > 0;
         if (!present)
             hsmkey_token_mark_lost(tok);
+        hsmkey_debug("recover", "token '%s': %s", hsmkey_token_label(tok),
+                     present ? "present again" : "not present");
     }
     hsmkey_gate_reopen(&core->gate);
     if (!present)

@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 #include "partner.h"
 
 /*
@@ -24,6 +25,7 @@ CK_RV hsmkey_find_handles(struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
 
     *handles = NULL;
     *count = 0;
+    hsmkey_debug_template("find", hsmkey_token_label(tok), tmpl, ntmpl);
     hsmkey_token_objects_lock(tok, 0);
     rv = fn->C_FindObjectsInit(s, tmpl, ntmpl);
     if (rv != CKR_OK) {
@@ -48,6 +50,8 @@ CK_RV hsmkey_find_handles(struct hsmkey_token *tok, CK_FUNCTION_LIST *fn,
         OPENSSL_free(out);
         return rv;
     }
+    hsmkey_debug("find", "token '%s': %lu object(s) match",
+                 hsmkey_token_label(tok), (unsigned long)n);
     *handles = out;
     *count = n;
     return CKR_OK;
@@ -106,6 +110,8 @@ static int sort_found(struct hsmkey_object **found, size_t n,
         if (cls == CKO_PRIVATE_KEY
             && (partner = hsmkey_partner_pick(found[i], found, n)) != NULL)
             hsmkey_object_set_partner(found[i], partner);
+        hsmkey_debug("find", "found %s: %s", hsmkey_class_word(cls),
+                     hsmkey_object_desc(found[i]));
         if (!append(objs, count, hsmkey_object_ref(found[i])))
             return 0;
     }
@@ -256,6 +262,7 @@ static int find_uncached(struct hsmkey_core *core, P11KitUri *uri,
             || !hsmkey_core_tokens(core, uri, &toks, &ntok))
             return 0;
     }
+    hsmkey_debug("find", "%zu token(s) match the URI", ntok);
     if (ntok == 0) {
         char *shown = hsmkey_uri_display(uri);
 
@@ -299,6 +306,9 @@ int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
     text = hsmkey_uri_display(uri);
     if (hsmkey_cache_get(hsmkey_core_cache(core), text, cls, stamp, objs,
                          count)) {
+        hsmkey_debug("find", "%s: %zu %s(s), as found before (no token "
+                     "started over since)", text ? text : "(URI)", *count,
+                     hsmkey_class_word(cls));
         OPENSSL_free(text);
         return 1;
     }
@@ -310,13 +320,6 @@ int hsmkey_core_find(struct hsmkey_core *core, P11KitUri *uri,
     return ok;
 }
 
-static const char *class_word(CK_OBJECT_CLASS cls)
-{
-    return cls == CKO_PRIVATE_KEY ? "private key"
-           : cls == CKO_PUBLIC_KEY ? "public key"
-           : cls == CKO_CERTIFICATE ? "certificate" : "object";
-}
-
 void hsmkey_raise_not_unique(P11KitUri *uri, CK_OBJECT_CLASS cls,
                              struct hsmkey_object **objs, size_t n)
 {
@@ -324,11 +327,11 @@ void hsmkey_raise_not_unique(P11KitUri *uri, CK_OBJECT_CLASS cls,
 
     if (n == 0)
         hsmkey_raise(HSMKEY_R_KEY_NOT_FOUND, "no %s matches %s",
-                     class_word(cls), shown ? shown : "the URI");
+                     hsmkey_class_word(cls), shown ? shown : "the URI");
     else
         hsmkey_raise(HSMKEY_R_AMBIGUOUS, "%s matches %zu %ss (%s; %s%s): "
                      "add object= or id= to the URI",
-                     shown ? shown : "the URI", n, class_word(cls),
+                     shown ? shown : "the URI", n, hsmkey_class_word(cls),
                      hsmkey_object_desc(objs[0]),
                      n > 1 ? hsmkey_object_desc(objs[1]) : "",
                      n > 2 ? "; ..." : "");

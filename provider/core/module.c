@@ -28,6 +28,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 struct hsmkey_module_entry {
     CK_FUNCTION_LIST *fn;
@@ -71,6 +72,9 @@ static CK_FUNCTION_LIST **load_list(const char *module_path)
             hsmkey_raise(HSMKEY_R_MODULE, "p11-kit: cannot load the "
                          "registered PKCS#11 modules: %s",
                          p11_kit_message() ? p11_kit_message() : "unknown");
+        else
+            hsmkey_debug("module", "loaded the modules registered with "
+                         "p11-kit");
         return mods;
     }
     one = p11_kit_module_load(module_path, 0);
@@ -87,6 +91,7 @@ static CK_FUNCTION_LIST **load_list(const char *module_path)
         return NULL;
     }
     mods[0] = one;
+    hsmkey_debug("module", "loaded %s", module_path);
     return mods;
 }
 
@@ -178,6 +183,25 @@ void hsmkey_modules_forget(struct hsmkey_modules *m)
     OPENSSL_free(m);
 }
 
+/* Which library answered: the first question when a token misbehaves. */
+static void trace_started(const char *name, CK_FUNCTION_LIST *fn)
+{
+    char desc[33], maker[33];
+    CK_INFO info;
+
+    if (fn->C_GetInfo(&info) != CKR_OK)
+        memset(&info, 0, sizeof(info));
+    hsmkey_p11_string(desc, sizeof(desc), info.libraryDescription,
+                      sizeof(info.libraryDescription));
+    hsmkey_p11_string(maker, sizeof(maker), info.manufacturerID,
+                      sizeof(info.manufacturerID));
+    hsmkey_debug_print("module", "C_Initialize: CKR_OK: %s ('%s' by '%s', "
+                       "library %u.%u, PKCS#11 %u.%u)", name, desc, maker,
+                       info.libraryVersion.major, info.libraryVersion.minor,
+                       info.cryptokiVersion.major,
+                       info.cryptokiVersion.minor);
+}
+
 /* C_Initialize of one module, with the init args as pReserved. */
 static CK_RV initialize(CK_FUNCTION_LIST *fn, const char *init_args)
 {
@@ -253,6 +277,8 @@ int hsmkey_modules_initialize(struct hsmkey_modules *m)
         if (rv == CKR_OK) {
             e->skipped = CKR_OK;
             m->active[m->nactive++] = e;
+            if (hsmkey_debug_enabled())
+                trace_started(entry_name(m, e), e->fn);
         } else if (registered && !e->critical) {
             skip(m, e, rv);
         } else {

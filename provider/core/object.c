@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 #define OBJECT_MAX_ATTRS 24
 
@@ -238,6 +239,15 @@ static int copy_in(struct hsmkey_object *obj, CK_FUNCTION_LIST *fn,
     if (rv != CKR_OK)
         hsmkey_pool_slot_no_copies(hsmkey_token_pool(obj->tok), obj->slot,
                                    rv);
+    if (rv == CKR_OK)
+        hsmkey_debug("copy", "%s: session-object copy of key %lu made in "
+                     "session %lu: %lu signs there from now on", obj->desc,
+                     (unsigned long)h, (unsigned long)s,
+                     (unsigned long)*copy);
+    else
+        hsmkey_debug("copy", "%s: C_CopyObject of key %lu: %s: the token "
+                     "object signs", obj->desc, (unsigned long)h,
+                     hsmkey_ckr_name(rv));
     return rv == CKR_OK;
 }
 

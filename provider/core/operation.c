@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 #define WORK_TRIES 3
 
@@ -132,6 +133,33 @@ static void raise_failure(const struct hsmkey_work *w, CK_RV rv)
     }
 }
 
+static const char *outcome(CK_RV rv)
+{
+    return rv == HSMKEY_CKR_RAISED ? "failed before the token was asked"
+                                   : hsmkey_ckr_name(rv);
+}
+
+static void trace_retry(const struct hsmkey_work *w, CK_RV rv, int tries)
+{
+    char who[256];
+
+    subject(w, who, sizeof(who));
+    hsmkey_debug_print("recover", "%s: %s: %s; repairing and trying again "
+                       "(%d of %d)", who, w->failed, outcome(rv), tries,
+                       WORK_TRIES - 1);
+}
+
+/* A key operation's last word. */
+static void trace_done(const struct hsmkey_work *w, CK_RV rv)
+{
+    const char *m = hsmkey_ckm_name(w->mech->mechanism);
+    char who[256];
+
+    subject(w, who, sizeof(who));
+    hsmkey_debug_print("operation", "%s: %s(%s): %s", who, w->failed,
+                       m != NULL ? m : "mechanism", outcome(rv));
+}
+
 static int needs_login(const struct hsmkey_work *w)
 {
     return w->login
@@ -155,6 +183,7 @@ int hsmkey_work_run(struct hsmkey_work *w)
     for (int tries = 1;; tries++) {
         /* A private key after the token started over (a fork, a restart,
          * a recovery just now): log in again first. */
+        w->failed = "C_Login";
         if (needs_login(w) && !hsmkey_token_login(w->tok, NULL)) {
             rv = HSMKEY_CKR_RAISED; /* recovered from when the token is lost */
         } else {
@@ -166,6 +195,8 @@ int hsmkey_work_run(struct hsmkey_work *w)
         loss = loss_of(w, rv);
         if (tries == WORK_TRIES || loss == HSMKEY_LOST_NOTHING)
             break;
+        if (hsmkey_debug_enabled())
+            trace_retry(w, rv, tries);
         if (!marked++)
             hsmkey_err_set_mark(); /* dropped if a later attempt works */
         if (!recover(w, loss)) {
@@ -173,6 +204,8 @@ int hsmkey_work_run(struct hsmkey_work *w)
             break;
         }
     }
+    if (w->mech != NULL && hsmkey_debug_enabled())
+        trace_done(w, rv);
     if (rv == CKR_OK) {
         if (marked)
             hsmkey_err_pop_to_mark();

@@ -35,6 +35,7 @@
 #include <openssl/crypto.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 struct handle_entry {
     unsigned long serial; /* 0: empty */
@@ -249,6 +250,15 @@ static CK_RV open_session(struct hsmkey_pool *p, int rw,
     if (!kept) {
         OPENSSL_free(s);
         return rv;
+    }
+    if (hsmkey_debug_enabled()) {
+        unsigned long open, idle, copies, max;
+
+        hsmkey_pool_stats(p, &open, &idle, &copies, &max);
+        hsmkey_debug_print("session", "token '%s': opened session %lu%s; the "
+                           "pool now holds %lu idle and %lu lent out",
+                           p->label, (unsigned long)s->h,
+                           rw ? " (read/write)" : "", idle, open - idle);
     }
     *out = s;
     return CKR_OK;

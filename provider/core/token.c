@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "core.h"
+#include "hsmkey/debug.h"
 
 #define PIN_MAC_LEN 32
 
@@ -148,6 +149,27 @@ void hsmkey_token_free(struct hsmkey_token *tok)
 
 /* ---- identity and presence (written with the gate closed) ---- */
 
+static void trace_token(const struct hsmkey_token *tok)
+{
+    char model[17], maker[33], serial[17];
+    CK_FLAGS f = tok->info.flags;
+
+    hsmkey_p11_string(model, sizeof(model), tok->info.model,
+                      sizeof(tok->info.model));
+    hsmkey_p11_string(maker, sizeof(maker), tok->info.manufacturerID,
+                      sizeof(tok->info.manufacturerID));
+    hsmkey_p11_string(serial, sizeof(serial), tok->info.serialNumber,
+                      sizeof(tok->info.serialNumber));
+    hsmkey_debug_print("token", "slot %lu: token '%s' (model '%s', '%s', "
+                       "serial %s)%s%s%s%s", (unsigned long)tok->slot,
+                       tok->label, model, maker, serial,
+                       f & CKF_TOKEN_INITIALIZED ? "" : " not initialized",
+                       f & CKF_LOGIN_REQUIRED ? " login-required" : "",
+                       f & CKF_PROTECTED_AUTHENTICATION_PATH
+                           ? " protected-authentication-path" : "",
+                       f & CKF_USER_PIN_LOCKED ? " user-PIN-locked" : "");
+}
+
 void hsmkey_token_update(struct hsmkey_token *tok, CK_SLOT_ID slot,
                          const CK_TOKEN_INFO *info,
                          const CK_SLOT_INFO *slot_info,
@@ -166,6 +188,8 @@ void hsmkey_token_update(struct hsmkey_token *tok, CK_SLOT_ID slot,
                           sizeof(info->label));
     hsmkey_pool_configure(tok->pool, slot, info, tok->set->max_sessions,
                           tok->set->session_wait_ms);
+    if (hsmkey_debug_enabled())
+        trace_token(tok);
 }
 
 /* The same token as before a re-initialization: slot ids may change. */
@@ -593,6 +617,8 @@ static CK_RV login_call(struct hsmkey_token *tok, CK_USER_TYPE user,
                                   hsmkey_pin_len(pin));
     }
     hsmkey_call_end(tok->gate, &fence);
+    hsmkey_debug("login", "token '%s': C_Login: %s", tok->label,
+                 hsmkey_ckr_name(rv));
     if (hsmkey_ckr_loss(rv) == HSMKEY_LOST_TOKEN)
         hsmkey_token_mark_lost(tok); /* the runner looks for it again */
     hsmkey_pool_release(tok->pool, s,
@@ -651,6 +677,11 @@ static int login_with(struct hsmkey_token *tok, P11KitUri *uri,
         return 1;
     if ((pin = resolve_pin(tok, uri, prompt, &source)) == NULL)
         goto done;
+    /* Where the PIN came from, never the PIN. */
+    hsmkey_debug("login", "token '%s' needs a login: the user PIN from %s",
+                 tok->label, source != NULL ? source
+                 : uri != NULL && p11_kit_uri_get_pin_value(uri) != NULL
+                     ? "the URI's pin-value" : "a prompt");
     if (!pin_mac(tok, pin, mac))
         goto done;
     pthread_mutex_lock(&tok->lock);
@@ -659,6 +690,8 @@ static int login_with(struct hsmkey_token *tok, P11KitUri *uri,
     if (hsmkey_token_is_logged_in(tok)) {
         ok = 1;
     } else if (refused_locked(tok, mac)) {
+        hsmkey_debug("login", "token '%s': not offering a PIN it refused "
+                     "before", tok->label);
         hsmkey_raise(HSMKEY_R_LOGIN, "token '%s': this PIN was already "
                      "refused (CKR_PIN_INCORRECT); not trying it again, as "
                      "tokens lock after a few wrong PINs", tok->label);

@@ -12,6 +12,7 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
 HSMKEY_SO=$build/provider/hsmkey.so \
+    HSMKEY_TOKEN_CACHE=${HSMKEY_TOKEN_CACHE-$build/token-cache} \
     bash "$src/softhsm-conf/mktoken.sh" "$dir" bench >/dev/null
 export SOFTHSM2_CONF=$dir/softhsm2.conf OPENSSL_CONF=$dir/openssl.cnf
 pin=$(head -n1 "$dir/pin")

@@ -96,8 +96,9 @@ static int wait_children(int n)
  * A child's first contact with the token (module start, login): one child
  * at a time.  SoftHSM2 rewrites its token file on login, and a process that
  * starts SoftHSM while another rewrites it sees no token, or a token that
- * refuses logins, for as long as it runs (SPEC "Known traps"); that is not
- * what this test measures.  The signatures after it run in parallel.
+ * refuses logins, for as long as it runs (CONTRIBUTING.md, "Known traps");
+ * that is not what this test measures.  The signatures after it run in
+ * parallel.
  */
 static int first_use(const char *uri, int lock_fd)
 {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # run.sh [OPTIONS] PROGRAM MODE [ARGS...] - run a tests/c program against a
-# fresh throwaway token (softhsm-conf/mktoken.sh), once per key:
+# fresh throwaway token (softhsm-conf/mktoken.sh, a copy of the build
+# directory's template), once per key:
 #     PROGRAM MODE URI ARGS...
 # where URI is pkcs11:token=forktest;object=KEY;type=private.  In ARGS,
 # @URI@ stands for that URI (then it is not inserted after MODE), @URIS@ for
@@ -35,6 +36,7 @@ label=forktest
 dir=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-c.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 HSMKEY_SO=$HSMKEY_BUILD/provider/hsmkey.so \
+    HSMKEY_TOKEN_CACHE=${HSMKEY_TOKEN_CACHE-$HSMKEY_BUILD/token-cache} \
     bash "$HSMKEY_SRC/softhsm-conf/mktoken.sh" "$dir" "$label" >/dev/null
 (umask 077 && printf '0000-not-the-pin\n' >"$dir/wrong.pin")
 export SOFTHSM2_CONF=$dir/softhsm2.conf OPENSSL_CONF=$dir/openssl.cnf

@@ -28,7 +28,7 @@ item PASS key-protection "sensitive and not extractable"
 assert_eq "$(wc -l <"$HK_OUT")" 9 "one line per item"
 assert_eq "$(cut -d' ' -f2 "$HK_OUT" | tr -d : | tr '\n' ' ')" \
     "cert chain key-match key-proof eku key-usage validity host key-protection " \
-    "items in SPEC order"
+    "items in their documented order (CONTRIBUTING.md, \"The contract\")"
 [ ! -s "$HK_ERR" ] || die "stderr not empty: $(cat "$HK_ERR")"
 
 say "without --host there is no host item"

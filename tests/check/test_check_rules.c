@@ -73,16 +73,16 @@ static X509 *dated(long not_before, long not_after)
 
 /* ---- names ---- */
 
-static void test_check_item_names_in_spec_order(void **state)
+static void test_check_item_names_in_documented_order(void **state)
 {
-    static const char *spec[] = { "cert", "chain", "key-match", "key-proof",
+    static const char *order[] = { "cert", "chain", "key-match", "key-proof",
                                   "eku", "key-usage", "validity", "host",
                                   "key-protection" };
     int i;
 
     (void)state;
     for (i = 0; i < CHECK_ITEM_MAX; i++)
-        assert_string_equal(check_item_name(i), spec[i]);
+        assert_string_equal(check_item_name(i), order[i]);
     assert_string_equal(check_item_name(CHECK_ITEM_MAX), "?");
     assert_string_equal(check_status_name(CHECK_WARN), "WARN");
 }
@@ -314,7 +314,7 @@ static void test_check_key_protection(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_check_item_names_in_spec_order),
+        cmocka_unit_test(test_check_item_names_in_documented_order),
         cmocka_unit_test(test_check_detail_cut_is_marked),
         cmocka_unit_test(test_check_eku),
         cmocka_unit_test(test_check_key_usage),

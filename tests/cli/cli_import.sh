@@ -6,6 +6,8 @@
 # alone; refusals and errors.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
+# Ed25519 keys through SoftHSM2 under leak checking (lib.sh).
+full_unwind
 
 K=$T/secret
 ossl_sw genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/rsa.pem" \

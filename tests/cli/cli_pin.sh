@@ -5,6 +5,8 @@
 # provider inside the in-memory URI (csr).  Wrong and empty answers.
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/cli_lib.sh"
+# Ed25519 keys through SoftHSM2 under leak checking (lib.sh).
+full_unwind
 
 PTY=$HSMKEY_SRC/tests/cli/ptyrun.py
 printf '%s\n' "$TOKEN_PIN" >"$T/secret/answers"

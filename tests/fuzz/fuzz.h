@@ -31,7 +31,7 @@ void fuzz_fail(const char *file, int line, const char *cond, const char *fmt,
 
 /*
  * 1 when the environment variable HSMKEY_FUZZ_KNOWN lists id (a comma-
- * separated list, or "all"): a target then lets inputs of that reported,
+ * separated list, or "all"): a target then lets inputs of that listed,
  * not yet fixed bug pass, so a long run can look for other bugs.  Replays
  * and CI runs leave it unset.  The ids are in tests/fuzz/README.md.
  */

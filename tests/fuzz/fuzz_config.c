@@ -168,7 +168,7 @@ static int same_path(const char *got, const char *want)
     return strcmp(a, b) == 0;
 }
 
-/* config-escaping (reported): characters openssl.cnf treats specially
+/* config-escaping (tests/fuzz/README.md): characters openssl.cnf treats specially
  * are written as they are, and leading or trailing blanks are lost. */
 static int needs_escaping(const char *v)
 {
@@ -179,7 +179,7 @@ static int needs_escaping(const char *v)
                      || strchr(" \t", v[n - 1]) != NULL);
 }
 
-/* config-dot-slash (reported): "./" taken off a relative path leaves
+/* config-dot-slash (tests/fuzz/README.md): "./" taken off a relative path leaves
  * "/..." when more slashes follow, and that is written as absolute. */
 static int dot_slash_root(const char *v)
 {

@@ -24,10 +24,10 @@
 # HSMKEY_FUZZ_BUILD (default build-fuzz/ in the source tree); only the fuzz
 # targets are compiled (tests/fuzz/meson.build makes libFuzzer binaries when
 # the compiler is clang).  Crashes are written to <build>/fuzz-out/; add one
-# to tests/fuzz/corpus/<target>/ as bug-<what> once it is reported, so every
-# `meson test` replays it.  HSMKEY_FUZZ_JOBS sets the workers of --long
+# to corpus/<target>/ as bug-<what> once it is listed in tests/fuzz/README.md,
+# so every `meson test` replays it.  HSMKEY_FUZZ_JOBS: the workers of --long
 # (default: the number of cores).  HSMKEY_FUZZ_KNOWN=all (or a list of ids,
-# tests/fuzz/README.md) lets the inputs of a reported bug pass while it is
+# tests/fuzz/README.md) lets the inputs of a listed bug pass while it is
 # being fixed, so a long run looks for others (all known ones are fixed
 # today); --smoke and the replays never set it.
 set -euo pipefail

@@ -13,7 +13,8 @@
 #                             default provider alone), issued by dev CA $T/CA.pem
 #   keyref_encoder NAME URI   $T/NAME.ref.pem written by our encoder
 #                             (openssl pkey -in URI -out FILE)
-#   keyref_by_hand NAME URI   $T/NAME.ref.pem made from the SPEC's ASN.1
+#   keyref_by_hand NAME URI   $T/NAME.ref.pem made from the format's ASN.1
+#                             (CONTRIBUTING.md, "The contract")
 #                             (openssl asn1parse -genconf, default provider)
 #   keyref_pem DER OUT        wrap a DER body in the key-reference PEM armour
 # Everything is configured through OPENSSL_CONF only: no -provider flags.
@@ -31,20 +32,17 @@ INTEG_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # locale lock (a library constructor calls newlocale() while ASan starts;
 # nothing of hsmkey's). Their own allocations are not ours to judge, so leak
 # checking is off for them (the softhsm suite checks the provider's leaks
-# through the openssl CLI); memory errors in the provider are still
-# reported, and lib.sh fails the test on any sanitizer report in its files.
+# through the openssl CLI), and so is full unwinding on malloc (it serves
+# leak suppressions, and starts Node.js 20 times slower); memory errors in
+# the provider are still reported, and lib.sh fails the test on any
+# sanitizer report in its files.
 # Under that setup "${CURL[@]}" is a stand-in that takes the same options
 # (curl_standin.py); the plain run uses curl itself.
 PRE=()
 CURL=(curl)
 if [ -n "${HSMKEY_TEST_PRELOAD:-}" ]; then
-    # SoftHSM2 leaks 37 bytes of libcrypto objects when it signs with
-    # Ed25519; lsan.supp's `leak:libsofthsm2.so` only matches when the
-    # allocation stack reaches SoftHSM, which the fast unwinder cannot do
-    # through Debian's libcrypto (no frame pointers).
-    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}fast_unwind_on_malloc=0"
     PRE=(env "LD_PRELOAD=$HSMKEY_TEST_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}"
-        "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+        "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:fast_unwind_on_malloc=1")
     CURL=("${PRE[@]}" python3 "$INTEG_DIR/curl_standin.py")
     say "asan setup: curl replaced by tests/integ/curl_standin.py"
 fi
@@ -65,8 +63,11 @@ need_tool() {
     done
 }
 
+# Not no_provider: its 30 s bound is for version probes, and an RSA 4096
+# key pair can take longer on a loaded machine (meson's timeout still holds).
 token_keygen() { # ID LABEL TYPE (pkcs11-tool --key-type syntax)
-    no_provider pkcs11-tool --module "$TOKEN_MODULE" --token-label "$TOKEN_LABEL" \
+    env -u LD_PRELOAD OPENSSL_CONF=/dev/null \
+        pkcs11-tool --module "$TOKEN_MODULE" --token-label "$TOKEN_LABEL" \
         --login --pin "$TOKEN_PIN" --keypairgen --id "$1" --label "$2" \
         --key-type "$3" >"$T/secret/keygen.$2.log" 2>&1 ||
         die "pkcs11-tool cannot make $3 key $2: $(cat "$T/secret/keygen.$2.log")"
@@ -120,7 +121,7 @@ EOT
     ossl_sw asn1parse -genconf "$gen" -out "$T/$1.ref.der" -noout ||
         die "asn1parse -genconf $gen failed"
     keyref_pem "$T/$1.ref.der" "$T/$1.ref.pem"
-    # What we wrote is what the SPEC says, read back by a plain parser.
+    # What we wrote is the format's ASN.1, read back by a plain parser.
     ossl_sw asn1parse -in "$T/$1.ref.pem" >"$T/out/$1.asn1" ||
         die "asn1parse cannot read back $1.ref.pem"
     [ "$(sed -n 's/.*VISIBLESTRING *://p' "$T/out/$1.asn1")" = "$KEYREF_DESC" ] ||

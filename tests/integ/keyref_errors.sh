@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # keyref_errors.sh -- bad key-reference files in the programs people run:
 # garbage, empty, truncated (cut-off PEM; armoured but cut-off DER), a
-# description other than the SPEC's, a reference to a key that is not on
+# description other than the format's, a reference to a key that is not on
 # the token, and a URI with an unknown attribute. Each program must fail
 # with its normal error status (never a signal) and say what is wrong where
 # it prints errors: the openssl CLI, nginx -t and Node print OpenSSL's error

@@ -5,7 +5,7 @@
 # key-reference file handed to SSLContext.load_cert_chain(). The provider
 # comes from OPENSSL_CONF only. Key-reference files made two ways: by our
 # encoder (openssl pkey -in pkcs11:... -out ref.pem) and by hand from the
-# SPEC's ASN.1 (openssl asn1parse -genconf). A client certificate from
+# format's ASN.1 (openssl asn1parse -genconf). A client certificate from
 # another CA is refused.
 . "$(dirname "$0")/integ.sh"
 need_tool python3 timeout rev

@@ -2,7 +2,7 @@
 /*
  * test_config.c - the provider's settings from its openssl.cnf section
  * (through the core's get_params upcall, faked here) and the environment
- * overrides of SPEC.md.
+ * overrides (README, "Using the provider").
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -28,7 +28,7 @@ static void test_errtab_classes(void **state)
         assert_int_equal(hsmkey_reason_class(input[i]), HSMKEY_CLASS_INPUT);
     for (i = 0; i < sizeof(token) / sizeof(token[0]); i++)
         assert_int_equal(hsmkey_reason_class(token[i]), HSMKEY_CLASS_TOKEN);
-    /* The SPEC's exit codes are the class values themselves. */
+    /* The CLI's exit codes (README) are the class values themselves. */
     assert_int_equal(HSMKEY_CLASS_INPUT, 2);
     assert_int_equal(HSMKEY_CLASS_TOKEN, 3);
 }

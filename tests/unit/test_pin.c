@@ -365,7 +365,7 @@ static void test_pin_unknown_scheme(void **state)
     assert_string_equal(err_capture_message(),
                         "pin-source scheme \"foo:\" is unknown; "
                         "use file:PATH or env:NAME");
-    /* Scheme matching is exact, as in the SPEC. */
+    /* Scheme matching is exact: "file:" and "env:", in lower case. */
     assert_null(hsmkey_pin_resolve("FILE:/etc/hostname"));
     assert_true(err_capture_contains("\"FILE:\""));
 }
