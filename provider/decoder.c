@@ -277,6 +277,7 @@ static int pem_dec_decode(void *vctx, OSSL_CORE_BIO *cin, int selection,
     int seen = 0, ret, saved = errno;
 
     (void)selection;
+    hkprov_errors_enter(d->prov->errors);
     if (in == NULL)
         return 0;
     hsmkey_err_set_mark();
@@ -369,12 +370,14 @@ static int decode_key(const struct dec_ctx *d, const char *type,
                       const struct hkprov_prompt *prompt)
 {
     int fatal;
-    char *text = read_der_reference(d->prov, cin, &fatal);
+    char *text;
     CK_OBJECT_CLASS cls;
     struct hsmkey_object *obj = NULL;
     struct hkprov_key *key = NULL;
     int ret = 1;
 
+    hkprov_errors_enter(d->prov->errors);
+    text = read_der_reference(d->prov, cin, &fatal);
     if (text == NULL)
         return !fatal;
     if ((obj = find_key(d, text, prompt, &cls)) == NULL) {

@@ -48,6 +48,7 @@ static int enc_encode(void *ctx, OSSL_CORE_BIO *cout, const void *obj_raw,
     (void)obj_abstract;
     (void)cb;
     (void)cbarg;
+    hkprov_errors_enter(prov->errors);
     if (key == NULL || key->obj == NULL
         || !(selection & OSSL_KEYMGMT_SELECT_PRIVATE_KEY))
         return 0;

@@ -53,6 +53,7 @@
 
 struct hkprov_ctx {
     const OSSL_CORE_HANDLE *handle;
+    struct hkprov_errors *errors; /* this instance's error sink */
     OSSL_LIB_CTX *libctx; /* child of the application's library context */
     struct hsmkey_core *core;
     char *module_path;
@@ -73,8 +74,12 @@ void hkprov_config_free(struct hkprov_ctx *ctx);
 /* 1, or 0 raising the configuration's first bad value (config.c). */
 int hkprov_config_check(const struct hkprov_ctx *ctx);
 
-/* errors.c: the err.h sink over the core's upcalls. */
-int hkprov_errors_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in);
+/* errors.c: the err.h sink over the core's upcalls, one per instance. */
+struct hkprov_errors *hkprov_errors_new(const OSSL_CORE_HANDLE *handle,
+                                        const OSSL_DISPATCH *in);
+void hkprov_errors_free(struct hkprov_errors *e);
+/* This thread's errors go to e's instance from now on. */
+void hkprov_errors_enter(struct hkprov_errors *e);
 const OSSL_ITEM *hkprov_reason_strings(void);
 
 /* prompt.c: the application's way of asking for a PIN, asked last. */

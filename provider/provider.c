@@ -221,6 +221,7 @@ static void prov_teardown(void *provctx)
     hsmkey_core_free(ctx->core);
     OSSL_LIB_CTX_free(ctx->libctx);
     hkprov_config_free(ctx);
+    hkprov_errors_free(ctx->errors);
     OPENSSL_free(ctx);
 }
 
@@ -236,6 +237,13 @@ static const OSSL_DISPATCH prov_functions[] = {
     { 0, NULL }
 };
 
+/* The core's token work runs on the caller's thread: its errors are this
+ * instance's. */
+static void enter_instance(void *arg)
+{
+    hkprov_errors_enter(arg);
+}
+
 OSSL_provider_init_fn OSSL_provider_init;
 
 __attribute__((visibility("default")))
@@ -244,10 +252,12 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
 {
     struct hkprov_ctx *ctx;
 
-    if (!hkprov_errors_init(handle, in))
-        return 0;
     if ((ctx = OPENSSL_zalloc(sizeof(*ctx))) == NULL)
         return 0;
+    if ((ctx->errors = hkprov_errors_new(handle, in)) == NULL) {
+        OPENSSL_free(ctx);
+        return 0;
+    }
     ctx->handle = handle;
     if (!hkprov_config_load(ctx, handle, in))
         goto err;
@@ -259,6 +269,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
         || !hsmkey_core_set_init_args(ctx->core, ctx->init_args))
         goto err;
     hsmkey_core_set_session_copies(ctx->core, ctx->session_copies);
+    hsmkey_core_set_enter(ctx->core, enter_instance, ctx->errors);
     if (ctx->max_sessions != 0 || ctx->session_wait_ms >= 0)
         hsmkey_core_set_sessions(ctx->core, ctx->max_sessions,
                                  ctx->session_wait_ms >= 0

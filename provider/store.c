@@ -53,6 +53,7 @@ static void *store_open(void *provctx, const char *uri)
     if (ctx == NULL)
         return NULL;
     ctx->prov = provctx;
+    hkprov_errors_enter(ctx->prov->errors);
     if (!hkprov_config_check(ctx->prov)
         || (ctx->uri = hsmkey_uri_parse(uri)) == NULL
         || (ctx->criteria = hkprov_store_search_new()) == NULL) {

@@ -65,6 +65,14 @@ int hsmkey_core_set_init_args(struct hsmkey_core *core, const char *args);
 typedef void hsmkey_notice_fn(const char *msg, void *arg);
 void hsmkey_core_set_notice(struct hsmkey_core *core, hsmkey_notice_fn *fn,
                             void *arg);
+/*
+ * Called on the calling thread at every entry into token work, before
+ * anything there can be raised: the provider points err.h at the instance
+ * that owns this core.  Cheap and lock-free: it runs on every operation.
+ */
+typedef void hsmkey_enter_fn(void *arg);
+void hsmkey_core_set_enter(struct hsmkey_core *core, hsmkey_enter_fn *fn,
+                           void *arg);
 /* Raise one error per skipped module (after "no token matches"). */
 void hsmkey_core_raise_skipped(struct hsmkey_core *core);
 /* Finalizes the module unless the process is exiting; NULL is fine. */

@@ -183,6 +183,13 @@ void hsmkey_core_set_notice(struct hsmkey_core *core, hsmkey_notice_fn *fn,
     core->set.notice_arg = arg;
 }
 
+void hsmkey_core_set_enter(struct hsmkey_core *core, hsmkey_enter_fn *fn,
+                           void *arg)
+{
+    core->set.enter = fn;
+    core->set.enter_arg = arg;
+}
+
 void hsmkey_core_set_pin_prompt(struct hsmkey_core *core,
                                 hsmkey_pin_prompt_fn *fn, void *arg)
 {
@@ -363,6 +370,8 @@ int hsmkey_core_ensure(struct hsmkey_core *core)
     int ok;
 
     hsmkey_return_val_if_fail(core != NULL, 0);
+    if (core->set.enter != NULL)
+        core->set.enter(core->set.enter_arg);
     if (atomic_load(&core->ready_gen) == gen)
         return 1;
     hsmkey_gate_close(&core->gate);

@@ -50,6 +50,8 @@ struct hsmkey_settings {
     char *init_args;   /* C_Initialize pReserved of module_path's module */
     hsmkey_notice_fn *notice; /* told when a registered module is skipped */
     void *notice_arg;
+    hsmkey_enter_fn *enter;   /* at every entry into token work */
+    void *enter_arg;
     char *pin_source;  /* the configuration's pin-source, may be NULL */
     hsmkey_pin_prompt_fn *prompt;
     void *prompt_arg;

@@ -11,6 +11,7 @@
 #   prov_threads sign   32 threads x 200 signatures on three keys
 #   prov_threads load   16 threads x 30 load+sign rounds on two keys
 #   prov_fork fork-threads  200 children forked while 4 threads sign
+#   prov_instances      two library contexts' errors from 4 threads
 #   prov_faults stall, pull-threads, session, login, removed, soak
 # Any ThreadSanitizer report fails the run, and so does a program that
 # fails its own checks (every run here waits for recoveries rather than
@@ -37,7 +38,7 @@ else
 fi
 meson compile -C "$build" provider/hsmkey:shared_module \
     tests/p11shim/hsmkey-p11shim tests/c/prov_threads tests/c/prov_faults \
-    tests/c/prov_fork \
+    tests/c/prov_fork tests/c/prov_instances \
     >/dev/null
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-tsan.XXXXXX")
@@ -77,6 +78,7 @@ run sign --keys "ec-key ec384-key rsa-key" \
     "$build/tests/c/prov_threads" sign 32 200 @URIS@
 run load --keys "rsa-key ec-key" "$build/tests/c/prov_threads" load 16 30 @URIS@
 run fork-threads --keys ec-key "$build/tests/c/prov_fork" fork-threads 200 4
+run instances --keys rsa-key "$build/tests/c/prov_instances" run
 for mode in stall pull-threads session login removed soak; do
     run "$mode" --keys ec-key --shim "$shim" "$build/tests/c/prov_faults" "$mode"
 done

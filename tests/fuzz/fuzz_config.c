@@ -82,10 +82,11 @@ static void provider_reads(const char *module, const char *pin)
     hkprov_config_free(&ctx);
 }
 
-/* "a//b/./c" -> "a/b/c": the same path, spelled one way. */
+/* "a//b/./c/" -> "a/b/c": the same path, spelled one way (a directory,
+ * which realpath spells without the trailing slash). */
 static void normalize(char *p)
 {
-    char *o = p;
+    char *o = p, *start = strchr(p, '/');
 
     for (char *i = p; *i != '\0';) {
         if (i[0] == '/' && (i[1] == '/' || (i[1] == '.' && (i[2] == '/'
@@ -95,6 +96,8 @@ static void normalize(char *p)
         }
         *o++ = *i++;
     }
+    if (start != NULL && o > start + 1 && o[-1] == '/')
+        o--;
     *o = '\0';
 }
 
