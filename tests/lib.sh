@@ -176,9 +176,11 @@ uri() {
 # unwind allocation stacks fully.  SoftHSM2 leaks 37 bytes of libcrypto
 # objects per Ed25519 signature; lsan.supp's `leak:libsofthsm2.so` matches
 # only when the allocation stack reaches SoftHSM, which the fast unwinder
-# cannot do through Debian's libcrypto (no frame pointers).  A test whose
-# leak-checked programs sign with Ed25519 calls this; it costs run time
-# (every allocation walks the stack), so no other test does.
+# cannot do through Debian's libcrypto (no frame pointers).  The same for
+# the token matrix's modules (tpm2-pkcs11, openCryptoki).  A test whose
+# leak-checked programs sign with Ed25519, or load one of those modules,
+# calls this; it costs run time (every allocation walks the stack), so no
+# other test does.
 full_unwind() {
     ASAN_OPTIONS=$(full_unwind_options)
     export ASAN_OPTIONS

@@ -27,6 +27,9 @@ if [ -z "${HSMKEY_REG_NS:-}" ]; then
 fi
 # shellcheck source=../lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
+# The module leaks (lsan.supp names it): its suppression needs whole
+# allocation stacks.
+full_unwind
 
 HSMKEY=$HSMKEY_BUILD/tool/hsmkey
 TPM2_MODULE=${HSMKEY_TPM2_PKCS11:-/usr/lib/x86_64-linux-gnu/pkcs11/libtpm2_pkcs11.so}
