@@ -49,6 +49,9 @@ struct bench_result {
     double rate[BENCH_MAX_MODES][BENCH_MAX_ROUNDS]; /* operations/s */
     /* CPU seconds of all threads per operation (not counting waits) */
     double cpu[BENCH_MAX_MODES][BENCH_MAX_ROUNDS];
+    /* share of the threads' time asleep (on a lock), not running nor
+     * waiting for a core; -1 where unknown */
+    double blocked[BENCH_MAX_MODES][BENCH_MAX_ROUNDS];
     long ops[BENCH_MAX_MODES], failures[BENCH_MAX_MODES];
 };
 
@@ -62,6 +65,8 @@ double bench_median(double *v, int n);
 /* Median rate of mode m, and its median CPU seconds per operation. */
 double bench_result_rate(const struct bench_result *res, int m);
 double bench_result_cpu(const struct bench_result *res, int m);
+/* Median share of mode m's thread time spent asleep. */
+double bench_result_blocked(const struct bench_result *res, int m);
 /* Exit with a message when any operation of res failed. */
 void bench_require_no_failures(const struct bench_result *res,
                                const char *what);

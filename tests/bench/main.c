@@ -8,9 +8,10 @@
  * processes of their own; see BENCHMARKS.md.
  *
  *   hsmkey-bench [--seconds S] [--rounds N] [--threads T] [--no-load]
- *                [--no-throughput]
+ *                [--no-throughput] [--part PART]
  *   hsmkey-bench --only TEXT ...   (signing rows of the algorithms whose
  *                                   name contains TEXT: for profiling)
+ *   PART: signing (with TLS), loads, throughput or many-keys alone
  *   hsmkey-bench --instant ...     (the provider on the instant shim)
  *   hsmkey-bench --count-calls N   (provider on the counting shim)
  *   hsmkey-bench --load-once URI   (internal: one cold load, prints ms)
@@ -42,7 +43,7 @@ static const char *env_or(const char *name, const char *dflt)
 }
 
 struct options {
-    const char *only;
+    const char *only, *part;
     int load, throughput, threads, instant;
 };
 
@@ -69,6 +70,8 @@ static int parse(int argc, char **argv, struct bench_cfg *cfg,
             o->threads = atoi(argv[++i]);
         } else if (strcmp(a, "--only") == 0 && v != NULL) {
             o->only = argv[++i];
+        } else if (strcmp(a, "--part") == 0 && v != NULL) {
+            o->part = argv[++i];
         } else if (strcmp(a, "--instant") == 0) {
             o->instant = 1;
         } else if (strcmp(a, "--no-load") == 0) {
@@ -84,13 +87,18 @@ static int parse(int argc, char **argv, struct bench_cfg *cfg,
            && o->threads <= BENCH_MAX_THREADS;
 }
 
+static int part(const struct options *o, const char *name)
+{
+    return o->part == NULL || strcmp(o->part, name) == 0;
+}
+
 int main(int argc, char **argv)
 {
     struct bench_cfg cfg = {
         env_or("HSMKEY_BENCH_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
         env_or("HSMKEY_BENCH_TOKEN", "bench"),
         env_or("HSMKEY_BENCH_PIN", ""), 0.5, 5 };
-    struct options o = { NULL, 1, 1, 32, 0 };
+    struct options o = { NULL, NULL, 1, 1, 32, 0 };
     double limit[16], soft[16];
     int ok = 1;
 
@@ -98,15 +106,17 @@ int main(int argc, char **argv)
         return 2;
     if (o.instant)
         return bench_instant(&cfg, o.only) ? 0 : 1;
-    bench_signing(&cfg, o.only, limit, soft);
-    if (o.only != NULL)
-        return 0;
-    bench_handshakes(&cfg, limit, soft);
-    if (o.load)
+    if (part(&o, "signing")) {
+        bench_signing(&cfg, o.only, limit, soft);
+        if (o.only != NULL)
+            return 0;
+        bench_handshakes(&cfg, limit, soft);
+    }
+    if (o.load && part(&o, "loads"))
         bench_loads(&cfg, argv[0]);
-    if (o.throughput)
+    if (o.throughput && part(&o, "throughput"))
         ok = bench_throughput(&cfg, o.threads) && ok;
-    if (o.load)
+    if (o.load && part(&o, "many-keys"))
         ok = bench_many_keys(&cfg, argv[0],
                              env_or("HSMKEY_BENCH_MANY", "many")) && ok;
     return ok ? 0 : 1;

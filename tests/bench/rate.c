@@ -5,7 +5,10 @@
  * Each thread's CPU time is taken too: the CPU time per operation does not
  * count the time a thread waited for a core, which on a busy shared
  * machine is most of the noise (a PKCS#11 module in the process, as
- * SoftHSM2 is, does its work in the calling thread).
+ * SoftHSM2 is, does its work in the calling thread).  And the time a
+ * thread neither ran nor waited for a core (Linux schedstat) is the time
+ * it slept on a lock: a token that serializes threads shows there, however
+ * busy the machine.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -22,7 +25,9 @@ struct worker {
     int thread;
     double seconds;
     long ops, failures;
-    double cpu; /* this thread's CPU seconds in the loop */
+    double cpu;   /* this thread's CPU seconds in the loop */
+    double wall;  /* its wall seconds */
+    double queue; /* its seconds waiting for a core (-1: unknown) */
     pthread_barrier_t *start;
 };
 
@@ -39,14 +44,31 @@ static double now(void)
     return clock_s(CLOCK_MONOTONIC);
 }
 
+/* Seconds this thread has waited on a run queue (Linux schedstat), or
+ * -1. */
+static double queued(void)
+{
+    FILE *f = fopen("/proc/thread-self/schedstat", "r");
+    unsigned long long run, wait;
+    int n;
+
+    if (f == NULL)
+        return -1;
+    n = fscanf(f, "%llu %llu", &run, &wait);
+    fclose(f);
+    return n == 2 ? wait / 1e9 : -1;
+}
+
 static void *work(void *p)
 {
     struct worker *w = p;
-    double end, cpu0;
+    double end, cpu0, q0, t0;
 
     pthread_barrier_wait(w->start);
+    q0 = queued();
     cpu0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-    end = now() + w->seconds;
+    t0 = now();
+    end = t0 + w->seconds;
     do {
         if (w->fn(w->arg, w->thread))
             w->ops++;
@@ -54,20 +76,24 @@ static void *work(void *p)
             w->failures++;
     } while (now() < end);
     w->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - cpu0;
+    w->wall = now() - t0;
+    w->queue = q0 < 0 ? -1 : queued() - q0;
     return NULL;
 }
 
 /* One round: the rate of successful operations; *ops and *failures add,
- * *cpu is the threads' CPU time per operation. */
+ * *cpu is the threads' CPU time per operation, *blocked the share of their
+ * time they neither ran nor waited for a core (-1: unknown). */
 static double one_round(const struct bench_cfg *cfg, int nthreads,
                         const struct bench_mode *mode, long *ops,
-                        long *failures, double *cpu)
+                        long *failures, double *cpu, double *blocked)
 {
     struct worker w[BENCH_MAX_THREADS];
     pthread_t tid[BENCH_MAX_THREADS];
     pthread_barrier_t start;
     long n = 0;
-    double t0, busy = 0;
+    double t0, busy = 0, wall = 0, idle = 0;
+    int known = 1;
 
     if (nthreads > BENCH_MAX_THREADS) {
         fprintf(stderr, "bench: at most %d threads\n", BENCH_MAX_THREADS);
@@ -76,7 +102,7 @@ static double one_round(const struct bench_cfg *cfg, int nthreads,
     pthread_barrier_init(&start, NULL, nthreads + 1);
     for (int i = 0; i < nthreads; i++) {
         w[i] = (struct worker){ mode->fn, mode->arg, i, cfg->seconds, 0, 0,
-                                0, &start };
+                                0, 0, 0, &start };
         if (pthread_create(&tid[i], NULL, work, &w[i]) != 0) {
             fprintf(stderr, "bench: cannot start thread %d\n", i);
             exit(1);
@@ -89,10 +115,14 @@ static double one_round(const struct bench_cfg *cfg, int nthreads,
         n += w[i].ops;
         *failures += w[i].failures;
         busy += w[i].cpu;
+        wall += w[i].wall;
+        idle += w[i].wall - w[i].cpu - w[i].queue;
+        known = known && w[i].queue >= 0;
     }
     pthread_barrier_destroy(&start);
     *ops += n;
     *cpu = n > 0 ? busy / n : 0;
+    *blocked = known && wall > 0 ? (idle > 0 ? idle / wall : 0) : -1;
     return n / (now() - t0);
 }
 
@@ -127,7 +157,8 @@ void bench_run(const struct bench_cfg *cfg, int nthreads,
         for (int m = 0; m < res->nmodes; m++)
             res->rate[m][i] = one_round(cfg, nthreads, &modes[m],
                                         &res->ops[m], &res->failures[m],
-                                        &res->cpu[m][i]);
+                                        &res->cpu[m][i],
+                                        &res->blocked[m][i]);
 }
 
 double bench_result_rate(const struct bench_result *res, int m)
@@ -135,6 +166,14 @@ double bench_result_rate(const struct bench_result *res, int m)
     double v[BENCH_MAX_ROUNDS];
 
     memcpy(v, res->rate[m], sizeof(v));
+    return bench_median(v, res->rounds);
+}
+
+double bench_result_blocked(const struct bench_result *res, int m)
+{
+    double v[BENCH_MAX_ROUNDS];
+
+    memcpy(v, res->blocked[m], sizeof(v));
     return bench_median(v, res->rounds);
 }
 

@@ -135,12 +135,17 @@ static int row(const struct bench_cfg *cfg, const struct load *l,
         ratio[i] = res.rate[0][i] / res.rate[best][i];
         cpu[i] = res.cpu[best][i] / res.cpu[0][i];
     }
-    printf("| %s | %d | %.0f | %ld | %ld of %ld |", l->name, nthreads,
-           bench_result_rate(&res, 0), res.failures[0], total(s.verified),
-           res.ops[0] + res.failures[0]);
+    printf("| %s | %d | %.0f (%.0f us, %.0f %%) | %ld | %ld of %ld |",
+           l->name, nthreads, bench_result_rate(&res, 0),
+           bench_result_cpu(&res, 0) * 1e6,
+           bench_result_blocked(&res, 0) * 100, res.failures[0],
+           total(s.verified), res.ops[0] + res.failures[0]);
     if (best > 0)
-        printf(" %.0f (%s) | %.3f | %.3f |\n", bench_result_rate(&res, best),
+        printf(" %.0f (%s; %.0f us, %.0f %%) | %.3f | %.3f |\n",
+               bench_result_rate(&res, best),
                bench_raw_path_names[paths[best - 1]],
+               bench_result_cpu(&res, best) * 1e6,
+               bench_result_blocked(&res, best) * 100,
                bench_median(ratio, res.rounds),
                bench_median(cpu, res.rounds));
     else
@@ -163,7 +168,10 @@ int bench_throughput(const struct bench_cfg *cfg, int nthreads)
     printf("\n## Throughput: %d threads signing through the provider\n\n"
            "EVP_DigestSign, a new context per signature; every %dth "
            "signature of a thread verified in software.  Failures must be "
-           "0.\n\n| keys | threads | provider signatures/s | failures | "
+           "0.  In brackets: CPU microseconds per signature and the share of "
+           "the threads' time asleep (on a lock, or waiting for a pooled "
+           "session).\n\n| keys | threads | provider signatures/s | "
+           "failures | "
            "verified | best raw copy-per-thread path | provider / raw | "
            "provider / raw, CPU |\n"
            "|---|---|---|---|---|---|---|---|\n", nthreads, VERIFY_EVERY);
