@@ -1,27 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * load.c - time to load a key by URI.  Cold runs in a fresh process (this
- * program re-executed with --load-once), warm repeats the load here.
+ * load.c - the CPU time to load a key by URI (the loading thread's; the
+ * module works in it), with 1, 100 and 1000 objects added to the token:
+ * the token's own C_FindObjects for the key; the first load of a key in a
+ * running process (the module already started); a repeated load (served
+ * from the provider's search cache); and a load in a new process (this
+ * program re-executed with --load-once: module start and login included).
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "bench.h"
 
-static double now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 double bench_load_once(const char *uri)
 {
-    double t0 = now_ms();
+    double t0 = bench_cpu_ms();
     EVP_PKEY *key = bench_load_key(uri);
-    double ms = now_ms() - t0;
+    double ms = bench_cpu_ms() - t0;
 
     if (key == NULL) {
         fprintf(stderr, "bench: cannot load %s\n", uri);
@@ -85,4 +80,36 @@ double bench_load_first(const char *token, const char *const *labels, int n,
     }
     qsort(t, n, sizeof(t[0]), cmp);
     return t[n / 2];
+}
+
+/*
+ * Each round adds objects, then loads keys never loaded before in this
+ * process (the search, module already up), the same key again (cached),
+ * and the key in a new process (module start and login included).
+ */
+void bench_loads(const struct bench_cfg *cfg, const char *self)
+{
+    static const int totals[] = { 1, 100, 1000 };
+    /* Keys no earlier part of the benchmark loaded. */
+    static const char *const keys[3] = { "rsa-other", "ec384-key",
+                                         "ec521-key" };
+    char uri[256];
+    int have = 0;
+
+    bench_uri(cfg, "rsa-key", uri, sizeof(uri));
+    printf("\n## Loading a key by URI (ms of CPU, median)\n\n| objects "
+           "added to "
+           "the token | token's own C_FindObjects | first load, module up | "
+           "warm (cached) | cold (new process) |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < 3; i++) {
+        bench_progress("loads, %d objects added\n", totals[i]);
+        if (!bench_add_objects(cfg, totals[i] - have))
+            exit(1);
+        have = totals[i];
+        printf("| %d | %.3f | %.3f | %.4f | %.3f |\n", have,
+               bench_raw_find_ms(cfg, cfg->token, keys[0], 5),
+               bench_load_first(cfg->token, keys, 3, (int)i),
+               bench_load_warm(uri), bench_load_cold(self, uri));
+        fflush(stdout);
+    }
 }

@@ -4,17 +4,25 @@
  * module, one session per thread, the digest (or DigestInfo) prepared once.
  * This is the limit the provider is measured against.
  *
- * SoftHSM2 signs faster with a session-object copy of a key than with the
- * token object (its file store re-reads token objects), so both are
- * measured and the better one is the limit.
+ * SoftHSM2 re-reads a token object on every use and serializes signatures
+ * on one key object, so the token has several paths of different speed:
+ * the token object, one session-object copy shared by every thread, and a
+ * copy per thread (each thread's session makes its own, from a session
+ * copy or from the token object).  Each is a mode; the best is the limit.
  */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
+
+const char *const bench_raw_path_names[BENCH_RAW_NPATHS] = {
+    "token object",
+    "shared session copy",
+    "copy per thread, of a session copy",
+    "copy per thread, of the token object",
+};
 
 /* SHA-256 DigestInfo prefix (RFC 8017 9.2 note 1) and a fixed digest. */
 static const unsigned char sha256_prefix[] = {
@@ -24,16 +32,18 @@ static const unsigned char sha256_prefix[] = {
 
 struct bench_raw {
     CK_FUNCTION_LIST *fn;
-    int nthreads, copy;
-    CK_SESSION_HANDLE sessions[64];
-    CK_OBJECT_HANDLE key;
+    int nthreads;
+    enum bench_raw_path path;
+    CK_SESSION_HANDLE sessions[BENCH_MAX_THREADS]; /* one per thread */
+    CK_OBJECT_HANDLE keys[BENCH_MAX_THREADS]; /* the one each thread uses */
+    CK_OBJECT_HANDLE shared;                  /* a copy made in session 0 */
     CK_MECHANISM mech;
     CK_RSA_PKCS_PSS_PARAMS pss;
     unsigned char in[64];
     CK_ULONG inlen;
 };
 
-static CK_FUNCTION_LIST *module(const char *path)
+CK_FUNCTION_LIST *bench_module(const char *path)
 {
     static CK_FUNCTION_LIST *fn;
     CK_C_GetFunctionList get;
@@ -57,7 +67,7 @@ static CK_FUNCTION_LIST *module(const char *path)
     return fn;
 }
 
-static CK_SLOT_ID slot_of(CK_FUNCTION_LIST *fn, const char *label)
+CK_SLOT_ID bench_slot(CK_FUNCTION_LIST *fn, const char *label)
 {
     CK_SLOT_ID slots[64];
     CK_ULONG n = 64;
@@ -67,8 +77,7 @@ static CK_SLOT_ID slot_of(CK_FUNCTION_LIST *fn, const char *label)
         for (CK_ULONG i = 0; i < n; i++)
             if (fn->C_GetTokenInfo(slots[i], &info) == CKR_OK
                 && strncmp((char *)info.label, label, strlen(label)) == 0
-                && (info.label[strlen(label)] == ' '
-                    || strlen(label) == 32))
+                && (strlen(label) == 32 || info.label[strlen(label)] == ' '))
                 return slots[i];
     fprintf(stderr, "bench: no token '%s'\n", label);
     exit(1);
@@ -121,61 +130,96 @@ static int raw_sign(void *arg, int thread)
     CK_ULONG siglen = sizeof(sig);
     CK_SESSION_HANDLE s = ctx->sessions[thread];
 
-    return ctx->fn->C_SignInit(s, &ctx->mech, ctx->key) == CKR_OK
+    return ctx->fn->C_SignInit(s, &ctx->mech, ctx->keys[thread]) == CKR_OK
            && ctx->fn->C_Sign(s, ctx->in, ctx->inlen, sig, &siglen) == CKR_OK;
 }
 
-static CK_OBJECT_HANDLE session_copy(struct bench_raw *ctx, CK_SESSION_HANDLE s)
+/* A session-object copy of key, made in session s. */
+static CK_OBJECT_HANDLE copy_in(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                                CK_OBJECT_HANDLE key)
 {
     CK_BBOOL no = CK_FALSE;
     CK_ATTRIBUTE tmpl[] = { { CKA_TOKEN, &no, sizeof(no) } };
     CK_OBJECT_HANDLE copy;
+    CK_RV rv = fn->C_CopyObject(s, key, tmpl, 1, &copy);
 
-    if (ctx->fn->C_CopyObject(s, ctx->key, tmpl, 1, &copy) != CKR_OK) {
-        fprintf(stderr, "bench: C_CopyObject refused\n");
-        return CK_INVALID_HANDLE;
+    if (rv != CKR_OK) {
+        fprintf(stderr, "bench: C_CopyObject: 0x%lx\n", rv);
+        exit(1);
     }
     return copy;
 }
 
+/* The handle each thread signs with, on ctx->path. */
+static void choose_keys(struct bench_raw *ctx, CK_OBJECT_HANDLE token_key)
+{
+    if (ctx->path == BENCH_RAW_SHARED_COPY
+        || ctx->path == BENCH_RAW_COPY_OF_COPY)
+        ctx->shared = copy_in(ctx->fn, ctx->sessions[0], token_key);
+    for (int i = 0; i < ctx->nthreads; i++) {
+        switch (ctx->path) {
+        case BENCH_RAW_TOKEN:
+            ctx->keys[i] = token_key;
+            break;
+        case BENCH_RAW_SHARED_COPY:
+            ctx->keys[i] = ctx->shared;
+            break;
+        case BENCH_RAW_COPY_OF_COPY:
+            ctx->keys[i] = copy_in(ctx->fn, ctx->sessions[i], ctx->shared);
+            break;
+        default:
+            ctx->keys[i] = copy_in(ctx->fn, ctx->sessions[i], token_key);
+            break;
+        }
+    }
+}
+
+CK_SESSION_HANDLE bench_login(const struct bench_cfg *cfg, const char *token)
+{
+    CK_FUNCTION_LIST *fn = bench_module(cfg->module);
+    CK_SESSION_HANDLE s;
+    CK_RV rv;
+
+    if (fn->C_OpenSession(bench_slot(fn, token), CKF_SERIAL_SESSION, NULL,
+                          NULL, &s) != CKR_OK)
+        exit(1);
+    rv = fn->C_Login(s, CKU_USER, (CK_UTF8CHAR *)cfg->pin, strlen(cfg->pin));
+    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+        fprintf(stderr, "bench: C_Login: 0x%lx\n", rv);
+        exit(1);
+    }
+    return s;
+}
+
 struct bench_raw *bench_raw_new(const struct bench_cfg *cfg,
                                 const struct bench_alg *alg, int nthreads,
-                                int copy, struct bench_mode *mode)
+                                enum bench_raw_path path,
+                                struct bench_mode *mode)
 {
     struct bench_raw *ctx = calloc(1, sizeof(*ctx));
     CK_SLOT_ID slot;
-    CK_RV rv;
 
-    if (ctx == NULL || nthreads > 64)
+    if (ctx == NULL || nthreads > BENCH_MAX_THREADS)
         exit(1);
-    ctx->fn = module(cfg->module);
+    ctx->fn = bench_module(cfg->module);
     ctx->nthreads = nthreads;
-    ctx->copy = copy;
-    slot = slot_of(ctx->fn, cfg->token);
+    ctx->path = path;
+    slot = bench_slot(ctx->fn, cfg->token);
+    bench_login(cfg, cfg->token);
     for (int i = 0; i < nthreads; i++)
-        if (ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                   NULL, NULL, &ctx->sessions[i]) != CKR_OK)
+        if (ctx->fn->C_OpenSession(slot, CKF_SERIAL_SESSION, NULL, NULL,
+                                   &ctx->sessions[i]) != CKR_OK)
             exit(1);
-    rv = ctx->fn->C_Login(ctx->sessions[0], CKU_USER, (CK_UTF8CHAR *)cfg->pin,
-                          strlen(cfg->pin));
-    if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN)
-        exit(1);
-    ctx->key = find_key(ctx->fn, ctx->sessions[0], alg->label);
     set_input(ctx, alg);
-    if (copy)
-        ctx->key = session_copy(ctx, ctx->sessions[0]);
-    if (ctx->key == CK_INVALID_HANDLE)
-        exit(1);
+    choose_keys(ctx, find_key(ctx->fn, ctx->sessions[0], alg->label));
     *mode = (struct bench_mode){ raw_sign, ctx };
     return ctx;
 }
 
+/* The copies go with their sessions (bench_login's keeps the login). */
 void bench_raw_free(struct bench_raw *ctx)
 {
-    if (ctx->copy)
-        ctx->fn->C_DestroyObject(ctx->sessions[0], ctx->key);
-    /* Not the last session: closing it would log the token out. */
-    for (int i = 1; i < ctx->nthreads; i++)
+    for (int i = 0; i < ctx->nthreads; i++)
         ctx->fn->C_CloseSession(ctx->sessions[i]);
     free(ctx);
 }
@@ -183,7 +227,7 @@ void bench_raw_free(struct bench_raw *ctx)
 /* n more data objects on the token, so a key search has company. */
 int bench_add_objects(const struct bench_cfg *cfg, int n)
 {
-    CK_FUNCTION_LIST *fn = module(cfg->module);
+    CK_FUNCTION_LIST *fn = bench_module(cfg->module);
     CK_SESSION_HANDLE s;
     CK_OBJECT_CLASS cls = CKO_DATA;
     CK_BBOOL yes = CK_TRUE;
@@ -196,7 +240,8 @@ int bench_add_objects(const struct bench_cfg *cfg, int n)
     CK_OBJECT_HANDLE h;
     static int made;
 
-    if (fn->C_OpenSession(slot_of(fn, cfg->token),
+    bench_login(cfg, cfg->token);
+    if (fn->C_OpenSession(bench_slot(fn, cfg->token),
                           CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s)
         != CKR_OK)
         return 0;
@@ -206,23 +251,73 @@ int bench_add_objects(const struct bench_cfg *cfg, int n)
         if (fn->C_CreateObject(s, tmpl, 4, &h) != CKR_OK)
             return 0;
     }
-    /* Kept open: the first session of this process keeps its login. */
+    fn->C_CloseSession(s);
     return 1;
 }
 
-/* The token's own search time for one private key by label (ms). */
-double bench_raw_find_ms(const struct bench_cfg *cfg, const char *label)
+/* n P-256 key pairs labelled and identified "<prefix>-<i>" on token. */
+int bench_add_keys(const struct bench_cfg *cfg, const char *token,
+                   const char *prefix, int first, int n)
 {
-    CK_FUNCTION_LIST *fn = module(cfg->module);
+    static CK_BYTE p256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48,
+                              0xce, 0x3d, 0x03, 0x01, 0x07 };
+    CK_FUNCTION_LIST *fn = bench_module(cfg->module);
+    CK_MECHANISM gen = { CKM_EC_KEY_PAIR_GEN, NULL, 0 };
+    CK_BBOOL yes = CK_TRUE;
+    char label[64];
+    CK_ATTRIBUTE pub[] = { { CKA_EC_PARAMS, p256, sizeof(p256) },
+                           { CKA_TOKEN, &yes, sizeof(yes) },
+                           { CKA_VERIFY, &yes, sizeof(yes) },
+                           { CKA_LABEL, label, 0 },
+                           { CKA_ID, label, 0 } };
+    CK_ATTRIBUTE priv[] = { { CKA_TOKEN, &yes, sizeof(yes) },
+                            { CKA_PRIVATE, &yes, sizeof(yes) },
+                            { CKA_SENSITIVE, &yes, sizeof(yes) },
+                            { CKA_SIGN, &yes, sizeof(yes) },
+                            { CKA_LABEL, label, 0 },
+                            { CKA_ID, label, 0 } };
+    CK_OBJECT_HANDLE hpub, hpriv;
     CK_SESSION_HANDLE s;
-    struct timespec t0, t1;
+    CK_RV rv;
 
-    if (fn->C_OpenSession(slot_of(fn, cfg->token), CKF_SERIAL_SESSION, NULL,
+    bench_login(cfg, token);
+    if (fn->C_OpenSession(bench_slot(fn, token),
+                          CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s)
+        != CKR_OK)
+        return 0;
+    for (int i = first; i < first + n; i++) {
+        CK_ULONG len = snprintf(label, sizeof(label), "%s-%d", prefix, i);
+
+        pub[3].ulValueLen = pub[4].ulValueLen = len;
+        priv[4].ulValueLen = priv[5].ulValueLen = len;
+        rv = fn->C_GenerateKeyPair(s, &gen, pub, 5, priv, 6, &hpub, &hpriv);
+        if (rv != CKR_OK) {
+            fprintf(stderr, "bench: C_GenerateKeyPair: 0x%lx\n", rv);
+            return 0;
+        }
+    }
+    fn->C_CloseSession(s);
+    return 1;
+}
+
+/* The token's own search time for one private key by label (ms of CPU). */
+double bench_raw_find_ms(const struct bench_cfg *cfg, const char *token,
+                         const char *label, int reps)
+{
+    CK_FUNCTION_LIST *fn = bench_module(cfg->module);
+    CK_SESSION_HANDLE s;
+    double t[BENCH_MAX_ROUNDS], t0;
+
+    if (reps > BENCH_MAX_ROUNDS)
+        reps = BENCH_MAX_ROUNDS;
+    if (fn->C_OpenSession(bench_slot(fn, token), CKF_SERIAL_SESSION, NULL,
                           NULL, &s) != CKR_OK)
         return -1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    find_key(fn, s, label);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    for (int i = 0; i < reps; i++) {
+        t0 = bench_cpu_ms();
+        find_key(fn, s, label);
+        t[i] = bench_cpu_ms() - t0;
+    }
     fn->C_CloseSession(s);
-    return (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    return bench_median(t, reps);
 }

@@ -55,7 +55,10 @@ struct inst_sess {
     CK_BYTE param[PARAM_MAX];
 };
 
-static int instant_on; /* set once at C_Initialize, before any session */
+/* Set at the first C_Initialize (under the load lock), before any session
+ * exists; read without a lock afterwards. */
+static int instant_on;
+static atomic_int instant_parsed;
 static struct inst_sess table[SESS_SLOTS];
 static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rec *recs;
@@ -64,7 +67,9 @@ static atomic_int table_full_logged;
 void shim_instant_init(void)
 {
     const char *v = getenv("HSMKEY_SHIM_INSTANT");
-    instant_on = v != NULL && strcmp(v, "1") == 0;
+
+    if (atomic_exchange(&instant_parsed, 1) == 0)
+        instant_on = v != NULL && strcmp(v, "1") == 0;
 }
 
 static size_t hash(CK_SESSION_HANDLE h)

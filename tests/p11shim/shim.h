@@ -172,7 +172,8 @@ void shim_limits_token_info(CK_TOKEN_INFO_PTR info);
 
 /* instant.c: the signature calls; with HSMKEY_SHIM_INSTANT=1 a token that
  * answers repeated signatures from what it recorded. */
-void shim_instant_init(void); /* at C_Initialize, under the load lock */
+/* At C_Initialize, under the load lock; reads the environment once. */
+void shim_instant_init(void);
 void shim_instant_session_opened(CK_SESSION_HANDLE h);
 /* The object KEY is gone (its handle may be reused): drop its recordings. */
 void shim_instant_forget_key(CK_OBJECT_HANDLE key);
