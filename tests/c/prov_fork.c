@@ -306,16 +306,18 @@ static void bury(struct brood *b, int i, int status, int killed)
 }
 
 /* Where a hung child is stuck, when gdb is at hand: the report that makes
- * a hang fixable. */
+ * a hang fixable.  Bounded: gdb waits forever on a child that became a
+ * zombie meanwhile. */
 static void show_stacks(pid_t pid)
 {
-    char cmd[128];
+    char cmd[256];
 
-    snprintf(cmd, sizeof(cmd), "command -v gdb >/dev/null && gdb -p %d "
-             "-batch -ex 'thread apply all bt' 2>/dev/null | grep '^#' >&2",
+    snprintf(cmd, sizeof(cmd), "command -v gdb >/dev/null && timeout 30 gdb -p %d "
+             "-batch -ex 'thread apply all bt' 2>/dev/null </dev/null | "
+             "grep '^#' >&2",
              (int)pid);
     if (system(cmd) != 0)
-        fprintf(stderr, "(no stack: gdb not found)\n");
+        fprintf(stderr, "(no stack: gdb missing or failed)\n");
 }
 
 /*
