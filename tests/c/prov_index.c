@@ -23,6 +23,11 @@
  *                                  then every private key loads and signs
  *   prov_index threads URI DIR K T T threads load K keys between them at
  *                                  once, each signs (for TSan: tsan.sh)
+ *   prov_index pubs OUTDIR URI...  (any token, no shim: the token matrix)
+ *                                  each URI's key loaded in this one
+ *                                  process, in order (type=public: a
+ *                                  public key), its public half written to
+ *                                  OUTDIR/<n>.pem, n from 1
  *   prov_index mkkeys DIR PREFIX FIRST N   (the other process) N P-256
  *                                  key pairs PREFIX-<i>, or N labelled
  *                                  PREFIX with ids PREFIX-<i> when FIRST
@@ -38,6 +43,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/store.h>
 #include <p11-kit/pkcs11.h>
 
@@ -536,6 +542,27 @@ static int threads(int argc, char **argv)
     return 0;
 }
 
+static int pubs(int argc, char **argv)
+{
+    char path[4096], err[2048];
+
+    for (int i = 3; i < argc; i++) {
+        int pub = strstr(argv[i], "type=public") != NULL;
+        EVP_PKEY *key = load_expect(argv[i], pub ? OSSL_STORE_INFO_PUBKEY
+                                                 : OSSL_STORE_INFO_PKEY);
+        FILE *f;
+
+        TC_CHECK(key != NULL, "cannot load %s: %s", argv[i],
+                 tc_errors(err, sizeof(err)));
+        snprintf(path, sizeof(path), "%s/%d.pem", argv[2], i - 2);
+        TC_CHECK((f = fopen(path, "w")) != NULL
+                     && PEM_write_PUBKEY(f, key) == 1 && fclose(f) == 0,
+                 "cannot write %s", path);
+        EVP_PKEY_free(key);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 6 && strcmp(argv[1], "mkkeys") == 0) {
@@ -544,6 +571,8 @@ int main(int argc, char **argv)
         TC_CHECK(token_label != NULL, "HSMKEY_TEST_TOKEN not set");
         return make_keys(argv[3], argv[4], atoi(argv[5]));
     }
+    if (argc >= 3 && strcmp(argv[1], "pubs") == 0)
+        return pubs(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "many") == 0)
         return many(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "fork") == 0)
@@ -553,6 +582,6 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "threads") == 0)
         return threads(argc, argv);
     fprintf(stderr, "usage: prov_index many|fork|login|threads URI DIR K "
-            "[T]\n");
+            "[T]\n       prov_index pubs OUTDIR URI...\n");
     return 2;
 }
