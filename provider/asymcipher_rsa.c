@@ -156,8 +156,8 @@ static int mechanism(struct rsa_cipher_ctx *ctx, CK_MECHANISM *mech,
         return 1;
     case RSA_PKCS1_OAEP_PADDING:
         if (ctx->oaep_md == NULL
-            && (ctx->oaep_md = EVP_MD_fetch(ctx->prov->libctx, "SHA1",
-                                            HKPROV_SOFTWARE_PROPQ)) == NULL)
+            && (ctx->oaep_md = hkprov_digest_fetch(ctx->prov, "SHA1"))
+                   == NULL)
             return 0;
         md = ctx->mgf1_md != NULL ? ctx->mgf1_md : ctx->oaep_md;
         if (!hkprov_rsa_hash_ids(ctx->oaep_md, &oaep->hashAlg, NULL)
@@ -288,7 +288,7 @@ static int fetch_md(struct rsa_cipher_ctx *ctx, const OSSL_PARAM *p,
 
     if (!OSSL_PARAM_get_utf8_string_ptr(p, &name))
         return 0;
-    md = EVP_MD_fetch(ctx->prov->libctx, name, HKPROV_SOFTWARE_PROPQ);
+    md = hkprov_digest_fetch(ctx->prov, name);
     if (md == NULL)
         return 0;
     EVP_MD_free(*dst);

@@ -221,3 +221,27 @@ const OSSL_ITEM *hkprov_reason_strings(void)
     pthread_once(&reasons_once, reasons_build);
     return reasons;
 }
+
+/*
+ * hsmkey.so is being unloaded: nothing can point at a sink any more (the
+ * threads' `current` goes with the library), so the retired ones are freed
+ * here, the only moment that is safe.  If an instance is still loaded (a
+ * process exiting without tearing its library contexts down) every sink
+ * stays, reachable from the list, for threads that may still be running.
+ */
+__attribute__((destructor)) static void sinks_release(void)
+{
+    struct hkprov_errors *e;
+    unsigned long id;
+
+    for (e = atomic_load(&sinks); e != NULL; e = e->next)
+        if (live(e, &id) || id == RESERVED)
+            return;
+    e = atomic_exchange(&sinks, NULL);
+    while (e != NULL) {
+        struct hkprov_errors *next = e->next;
+
+        OPENSSL_free(e);
+        e = next;
+    }
+}

@@ -30,6 +30,7 @@ struct hkprov_key *hkprov_key_new(struct hkprov_ctx *prov,
         OPENSSL_free(key);
         return NULL;
     }
+    key->rsa_pss = EVP_PKEY_is_a(key->pub, "RSA-PSS");
     key->obj = hsmkey_object_ref(obj);
     return key;
 }
@@ -49,6 +50,7 @@ struct hkprov_key *hkprov_key_new_public(struct hkprov_ctx *prov,
         hkprov_key_free(key);
         return NULL;
     }
+    key->rsa_pss = EVP_PKEY_is_a(key->pub, "RSA-PSS");
     return key;
 }
 

@@ -215,8 +215,10 @@ static int import_public(struct hkprov_key *key, const char *alg,
                                     HKPROV_SOFTWARE_PROPQ);
     if (pc != NULL && EVP_PKEY_fromdata_init(pc) > 0
         && EVP_PKEY_fromdata(pc, &pub, EVP_PKEY_PUBLIC_KEY,
-                             (OSSL_PARAM *)params) > 0)
+                             (OSSL_PARAM *)params) > 0) {
         key->pub = pub;
+        key->rsa_pss = EVP_PKEY_is_a(pub, "RSA-PSS");
+    }
     EVP_PKEY_CTX_free(pc);
     return key->pub != NULL;
 }

@@ -54,6 +54,7 @@
 struct hkprov_ctx {
     const OSSL_CORE_HANDLE *handle;
     struct hkprov_errors *errors; /* this instance's error sink */
+    struct hkprov_digests *digests; /* fetched once (digests.c) */
     OSSL_LIB_CTX *libctx; /* child of the application's library context */
     struct hsmkey_core *core;
     char *module_path;
@@ -73,6 +74,11 @@ int hkprov_config_load(struct hkprov_ctx *ctx, const OSSL_CORE_HANDLE *handle,
 void hkprov_config_free(struct hkprov_ctx *ctx);
 /* 1, or 0 raising the configuration's first bad value (config.c). */
 int hkprov_config_check(const struct hkprov_ctx *ctx);
+
+/* digests.c: EVP_MD_fetch in the instance's context, once per name. */
+struct hkprov_digests *hkprov_digests_new(void);
+void hkprov_digests_free(struct hkprov_digests *d);
+EVP_MD *hkprov_digest_fetch(struct hkprov_ctx *prov, const char *name);
 
 /* errors.c: the err.h sink over the core's upcalls, one per instance. */
 struct hkprov_errors *hkprov_errors_new(const OSSL_CORE_HANDLE *handle,
@@ -103,6 +109,7 @@ struct hkprov_key {
     struct hsmkey_object *obj; /* the private key object */
     EVP_PKEY *pub;             /* public half, in another provider */
     CK_KEY_TYPE type;
+    int rsa_pss;               /* pub is an RSA-PSS key: PSS only */
 };
 
 struct hkprov_key *hkprov_key_new(struct hkprov_ctx *prov,

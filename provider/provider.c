@@ -219,6 +219,7 @@ static void prov_teardown(void *provctx)
         return;
     hsmkey_debug("provider", "teardown");
     hsmkey_core_free(ctx->core);
+    hkprov_digests_free(ctx->digests);
     OSSL_LIB_CTX_free(ctx->libctx);
     hkprov_config_free(ctx);
     hkprov_errors_free(ctx->errors);
@@ -262,7 +263,7 @@ int OSSL_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
     if (!hkprov_config_load(ctx, handle, in))
         goto err;
     ctx->libctx = OSSL_LIB_CTX_new_child(handle, in);
-    if (ctx->libctx == NULL)
+    if (ctx->libctx == NULL || (ctx->digests = hkprov_digests_new()) == NULL)
         goto err;
     ctx->core = hsmkey_core_new(ctx->module_path, ctx->pin_source);
     if (ctx->core == NULL

@@ -113,7 +113,7 @@ int hkprov_sig_set_key(struct hkprov_sig_ctx *ctx, void *provkey, int signing)
     }
     ctx->signing = signing;
     /* As OpenSSL's own RSA-PSS keys: PSS unless told otherwise. */
-    if (ctx->family->rsa && EVP_PKEY_is_a(key->pub, "RSA-PSS"))
+    if (ctx->family->rsa && key->rsa_pss)
         ctx->pad = RSA_PKCS1_PSS_PADDING;
     return 1;
 }
@@ -148,7 +148,7 @@ int hkprov_sig_set_md(struct hkprov_sig_ctx *ctx, const char *mdname)
             return 0;
         mdname = dflt;
     }
-    md = EVP_MD_fetch(ctx->prov->libctx, mdname, HKPROV_SOFTWARE_PROPQ);
+    md = hkprov_digest_fetch(ctx->prov, mdname);
     if (md == NULL) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "digest %s is not available",
                      mdname);

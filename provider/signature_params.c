@@ -69,7 +69,7 @@ static int set_mgf1(struct hkprov_sig_ctx *ctx, const OSSL_PARAM *p)
 
     if (!OSSL_PARAM_get_utf8_string_ptr(p, &name))
         return 0;
-    md = EVP_MD_fetch(ctx->prov->libctx, name, HKPROV_SOFTWARE_PROPQ);
+    md = hkprov_digest_fetch(ctx->prov, name);
     if (md == NULL) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "MGF1 digest %s is not available",
                      name);
@@ -101,7 +101,7 @@ static int set_signing_params(struct hkprov_sig_ctx *ctx,
         return 0;
     }
     if (p != NULL && pad != RSA_PKCS1_PSS_PADDING
-        && EVP_PKEY_is_a(ctx->key->pub, "RSA-PSS")) {
+        && ctx->key->rsa_pss) {
         hsmkey_raise(HSMKEY_R_UNSUPPORTED, "%s: an RSA-PSS key signs with "
                      "PSS padding only", hsmkey_object_desc(ctx->key->obj));
         return 0;

@@ -13,6 +13,7 @@
  * the one still loaded, not to the freed one's handle (under ASan, a use
  * after free otherwise).
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <string.h>
 #include <openssl/err.h>
@@ -146,6 +147,24 @@ static int short_buffer(EVP_PKEY *key)
     return lib;
 }
 
+/*
+ * hsmkey.so stays mapped until exit, as in a program whose default context
+ * holds it.  Freeing the last context unloads it otherwise, and
+ * ThreadSanitizer's atexit interception (unlike glibc's, which drops a
+ * library's handlers when it is unloaded) would call the core's exit
+ * handler in the unmapped library.
+ */
+static void keep_mapped(void)
+{
+    char path[1024];
+    const char *build = getenv("HSMKEY_BUILD");
+
+    TC_CHECK(build != NULL, "HSMKEY_BUILD is not set");
+    snprintf(path, sizeof(path), "%s/provider/hsmkey.so", build);
+    TC_CHECK(dlopen(path, RTLD_NOW | RTLD_NODELETE) != NULL, "dlopen %s: %s",
+             path, dlerror());
+}
+
 struct worker {
     pthread_t t;
     OSSL_LIB_CTX *ctx;
@@ -178,6 +197,7 @@ int main(int argc, char **argv)
              "HSMKEY_TEST_TOKEN set)");
     /* The default context stays without the provider: only A and B. */
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+    keep_mapped();
     snprintf(missing, sizeof(missing),
              "pkcs11:token=%s;object=no-such-key;type=private", token);
     a = context(conf);

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # harperdb.sh -- a two-node HarperDB cluster on 127.0.0.1 whose TLS keys are
 # on tokens, set up as docs/HARPERDB.md says, with HarperDB unchanged:
-#   - `harperdb` from npm (version pinned, cached in the build dir), each node
-#     with its own ROOTPATH, HOME and ports, run as an unprivileged user;
+#   - `harperdb` from npm (harperdb_fetch.sh: version pinned, installed
+#     once), each node with its own ROOTPATH, HOME and ports, run as an
+#     unprivileged user;
 #   - each node's key generated on its own SoftHSM2 token (`hsmkey keygen
 #     --out`), its CSR made by `hsmkey csr`, issued by an intermediate CA of a
 #     root made here; the CA file holds intermediate and root;
@@ -24,9 +25,6 @@
 . "$(dirname "$0")/integ.sh"
 need_tool node npm setpriv flock cmp
 
-HDB_VERSION=4.7.29
-HDB_CACHE=$HSMKEY_BUILD/harperdb-$HDB_VERSION
-HDB_JS=$HDB_CACHE/node_modules/harperdb/bin/harperdb.js
 SHIM=$HSMKEY_BUILD/tests/p11shim/hsmkey-p11shim.so
 HK=$HSMKEY_BUILD/tool/hsmkey
 OP_JS=$INTEG_DIR/harperdb_op.js
@@ -39,34 +37,14 @@ export HDB_USER=admin HDB_PASSWORD=hsmkey-test-admin-$RANDOM
 START=$SECONDS
 
 # ---------------------------------------------------------------- harperdb
-# Installed once per build dir (npm's cache there too); a rerun reuses it.
-install_harperdb() {
-    local tmp=$HDB_CACHE.tmp.$$ have=
-    exec 9>"$HSMKEY_BUILD/.harperdb.lock"
-    flock -w 600 9 || die "cannot lock $HSMKEY_BUILD/.harperdb.lock"
-    [ -f "$HDB_JS" ] &&
-        have=$(no_provider node -p "require('$HDB_CACHE/node_modules/harperdb/package.json').version")
-    if [ "$have" != "$HDB_VERSION" ]; then
-        say "installing harperdb@$HDB_VERSION from npm into $HDB_CACHE"
-        rm -rf "$tmp" "$HDB_CACHE"
-        mkdir -p "$tmp"
-        # umask: readable by the unprivileged user the nodes run as;
-        # --ignore-scripts: the native modules it needs ship prebuilt
-        (umask 022 && cd "$tmp" && env -u LD_PRELOAD OPENSSL_CONF=/dev/null timeout 500 npm install \
-            --no-audit --no-fund --ignore-scripts --no-package-lock \
-            --cache "$HSMKEY_BUILD/.npm-cache" "harperdb@$HDB_VERSION") \
-            >"$T/out/npm.log" 2>&1 || {
-            tail -20 "$T/out/npm.log" >&2
-            rm -rf "$tmp"
-            die "npm install harperdb@$HDB_VERSION failed"
-        }
-        chmod -R go+rX "$tmp"
-        mv "$tmp" "$HDB_CACHE"
-    fi
-    exec 9>&-
-    say "harperdb $HDB_VERSION, node $(no_provider node -v) (OpenSSL $(no_provider node -p process.versions.openssl))"
-}
-install_harperdb
+# Installed once (harperdb_fetch.sh): into the build dir, or where
+# HSMKEY_HARPERDB_CACHE says (CI shares one between its build dirs).
+HDB_CACHE=$("$INTEG_DIR/harperdb_fetch.sh" \
+    "${HSMKEY_HARPERDB_CACHE:-$HSMKEY_BUILD}") ||
+    die "harperdb could not be installed from npm"
+HDB_JS=$HDB_CACHE/node_modules/harperdb/bin/harperdb.js
+[ -f "$HDB_JS" ] || die "no $HDB_JS after the install"
+say "harperdb $(no_provider node -p "require('$HDB_CACHE/node_modules/harperdb/package.json').version"), node $(no_provider node -v) (OpenSSL $(no_provider node -p process.versions.openssl))"
 
 # ---------------------------------------------------------------- tokens
 # One token per node, as each node has its own HSM; the node user reads the

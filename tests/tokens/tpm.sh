@@ -16,9 +16,12 @@ setup_t0=$(($(date +%s%N) / 1000000))
 TEST_TOKEN=none
 # shellcheck source=../lib.sh
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/lib.sh"
-# The module leaks (lsan.supp names it): its suppression needs whole
-# allocation stacks.
-full_unwind
+# tpm2-pkcs11 leaks on every C_SignInit (lsan.supp); matching that needs
+# whole allocation stacks, which make this test ten times slower under
+# ASan.  Memory errors are still caught here, and hsmkey's own leaks on the
+# other tokens of the matrix, which run the same code.
+[ -z "${HSMKEY_TEST_PRELOAD:-}" ] ||
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 # shellcheck source=../tls_lib.sh
 . "$HSMKEY_SRC/tests/tls_lib.sh"
 

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 
 #include "hsmkey/err.h"
@@ -106,6 +107,52 @@ static void test_ecdsa_p521_and_zero(void **state)
     check_round_trip(raw, sizeof(raw));
 }
 
+/* The same bytes as libcrypto's encoder, for every size up to the limit
+ * and halves that are zero, all 0xff, or start with zeros before a high or
+ * a low bit. */
+static void same_as_libcrypto(const unsigned char *raw, size_t rawlen)
+{
+    unsigned char der[2200], *want = NULL;
+    size_t derlen = sizeof(der);
+    BIGNUM *r = BN_bin2bn(raw, (int)(rawlen / 2), NULL);
+    BIGNUM *s = BN_bin2bn(raw + rawlen / 2, (int)(rawlen / 2), NULL);
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    int wantlen;
+
+    assert_non_null(sig);
+    assert_int_equal(ECDSA_SIG_set0(sig, r, s), 1);
+    wantlen = i2d_ECDSA_SIG(sig, &want);
+    assert_true(wantlen > 0);
+    assert_int_equal(hsmkey_ecdsa_raw_to_der(raw, rawlen, der, &derlen), 1);
+    assert_int_equal(derlen, (size_t)wantlen);
+    assert_memory_equal(der, want, derlen);
+    OPENSSL_free(want);
+    ECDSA_SIG_free(sig);
+}
+
+static void test_ecdsa_every_shape(void **state)
+{
+    static const unsigned char firsts[] = { 0x00, 0x01, 0x7f, 0x80, 0xff };
+    unsigned char raw[1024];
+
+    (void)state;
+    for (size_t half = 1; half <= 512; half += half < 140 ? 1 : 37) {
+        for (size_t z = 0; z <= 2 && z < half; z++) {
+            for (size_t f = 0; f < sizeof(firsts); f++) {
+                for (size_t i = 0; i < 2 * half; i++)
+                    raw[i] = (unsigned char)(0x5a + 7 * i);
+                memset(raw, 0, z);
+                raw[z] = firsts[f];
+                memset(raw + half, 0xff, half);
+                raw[half + z] = firsts[sizeof(firsts) - 1 - f];
+                same_as_libcrypto(raw, 2 * half);
+            }
+        }
+        memset(raw, 0, 2 * half);
+        same_as_libcrypto(raw, 2 * half);
+    }
+}
+
 static void test_ecdsa_bad_lengths(void **state)
 {
     static const unsigned char raw[65] = { 1 };
@@ -154,6 +201,7 @@ int main(void)
         cmocka_unit_test_setup(test_ecdsa_high_bit_and_leading_zeros,
                                err_capture_setup),
         cmocka_unit_test_setup(test_ecdsa_p521_and_zero, err_capture_setup),
+        cmocka_unit_test_setup(test_ecdsa_every_shape, err_capture_setup),
         cmocka_unit_test_setup(test_ecdsa_bad_lengths, err_capture_setup),
         cmocka_unit_test_setup(test_ecdsa_buffer_too_small,
                                err_capture_setup),
