@@ -140,7 +140,11 @@ static void search_clear(struct search *q)
     q->nfound = 0;
 }
 
-/* obj has every value of tmpl but CKA_TOKEN (the index may be stale). */
+/*
+ * obj has every value of tmpl, as the token says now: the index may be
+ * stale, and a handle another object has since (a session object too)
+ * must not pass for the one it knew.
+ */
 static int object_matches(const struct hsmkey_object *obj,
                           const CK_ATTRIBUTE *tmpl, CK_ULONG n)
 {
@@ -148,8 +152,11 @@ static int object_matches(const struct hsmkey_object *obj,
         size_t len;
         const void *v;
 
-        if (tmpl[i].type == CKA_TOKEN)
+        if (tmpl[i].type == CKA_TOKEN) {
+            if (!hsmkey_object_flag(obj, CKA_TOKEN, 0))
+                return 0;
             continue;
+        }
         v = hsmkey_object_attr(obj, tmpl[i].type, &len);
         if (v == NULL || len != tmpl[i].ulValueLen
             || (len > 0 && memcmp(v, tmpl[i].pValue, len) != 0))
@@ -225,6 +232,10 @@ static CK_RV from_index(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
         if (rv == CKR_OK)
             rv = hsmkey_index_pay(ix, &job, fn, s);
         hsmkey_index_release(ix, &job);
+        /* Another thread logged in (or the token forgot us) while objects
+         * were read: what was read belongs to neither state. */
+        if (hsmkey_token_is_logged_in(w->tok) != logged_in)
+            hsmkey_index_drop(ix);
         if (rv != CKR_OK)
             return rv;
     }

@@ -13,18 +13,21 @@
  * then answered from memory, unless an object whose value is unknown could
  * match it.
  *
- * What it costs: one pass, then one C_GetAttributeValue per object (two
+ * What it costs: one pass, then one C_GetAttributeValue per object (more
  * when a value is longer than the buffers, or an attribute is missing).
- * On SoftHSM2 that is about three searches (a read re-checks the object's
- * file, as the search does, and decrypts a private object's label and id);
+ * On SoftHSM2 that is four to eight searches with 1000 objects (a read
+ * re-checks the object's file, as the search does, and decrypts a private
+ * object's label and id);
  * on a network HSM a read is a round trip where a search is one for all
  * objects.  So the index is paid for in installments by the searches it
  * would save (ski rental): the first search on a token pays nothing, and
  * each later one that the index cannot answer yet first reads objects for
  * at most INSTALLMENT_FACTOR times as long as the searches since the last
- * installment took.  Loading keys never costs more than that factor plus
- * one times what it cost without the index, and a token whose index costs
- * about three searches is indexed at the second distinct search.
+ * installment took (wall time: a remote token's round trips count).  So
+ * until the index is complete, loading keys costs at most about that
+ * factor plus one times what it cost without it (an installment reads at
+ * least one object, the first one also scans), and SoftHSM2's is usually
+ * complete at the second distinct search.
  *
  * When it is valid: in one epoch of the token (handles), and in one login
  * state (private objects are seen only logged in): a search in another
@@ -33,7 +36,9 @@
  * adds are found by the real search that follows an answer with nothing of
  * the class asked for, and added.  Until the next drop, an object another
  * process adds beside one the index holds (the same label) is not seen,
- * as for a search the cache (cache.c) answers.
+ * as for a search the cache (cache.c) answers.  What it answers is only a
+ * list of candidates: find.c reads each one from the token and keeps the
+ * answer only when every one still matches the whole template.
  *
  * Threads: one mutex, a leaf (docs/DESIGN.md), never held across a module
  * call.  One thread at a time pays an installment ("building"); the scan's
@@ -357,9 +362,11 @@ static CK_RV read_entry(CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
     if (rv == CKR_OBJECT_HANDLE_INVALID
         || hsmkey_ckr_loss(rv) != HSMKEY_LOST_NOTHING)
         return rv;
-    /* These say "some did not fit or do not apply": the others are set. */
-    batch = rv == CKR_OK || rv == CKR_ATTRIBUTE_TYPE_INVALID
-            || rv == CKR_ATTRIBUTE_SENSITIVE || rv == CKR_BUFFER_TOO_SMALL;
+    /* Only CKR_OK vouches for every value: a module that answers an
+     * attribute it cannot give with an error may stop there, leaving the
+     * others as they were (our buffers, unread), so then each is asked
+     * again on its own. */
+    batch = rv == CKR_OK;
     for (int k = 0; k < IX_NATTRS; k++) {
         if (batch && t[k].ulValueLen != CK_UNAVAILABLE_INFORMATION
             && t[k].ulValueLen <= cap[k]) {
@@ -489,19 +496,23 @@ void hsmkey_index_release(struct hsmkey_index *ix,
 
 /* ---- objects a real search found that the index did not answer ---- */
 
-static void merge_locked(struct hsmkey_index *ix, struct ix_entry *e)
+/* ix->lock held; e's memory moves into the index (or is freed).  0: out
+ * of memory, the index dropped. */
+static int merge_locked(struct hsmkey_index *ix, struct ix_entry *e)
 {
     for (size_t i = 0; i < ix->ents.n; i++) {
         if (ix->ents.e[i].h == e->h) {
             OPENSSL_free(ix->ents.e[i].mem);
             ix->ents.e[i] = *e;
-            return;
+            return 1;
         }
     }
     if (!list_add(&ix->ents, e)) {
         OPENSSL_free(e->mem);
         forget_locked(ix); /* incomplete now: it must not answer */
+        return 0;
     }
+    return 1;
 }
 
 CK_RV hsmkey_index_extend(struct hsmkey_index *ix, unsigned long gen,
@@ -530,9 +541,14 @@ CK_RV hsmkey_index_extend(struct hsmkey_index *ix, unsigned long gen,
     if (rv != CKR_OK) {
         forget_locked(ix); /* an object it should hold is not read */
     } else if (ix->complete && !ix->building && ix->gen == gen) {
-        for (size_t i = 0; i < add.n; i++)
-            merge_locked(ix, &add.e[i]);
-        add.n = 0; /* their memory moved into the index */
+        size_t i = 0;
+
+        while (i < add.n && merge_locked(ix, &add.e[i++]))
+            ;
+        /* Up to i merged (or freed); the rest are freed below. */
+        if (i < add.n)
+            memmove(add.e, add.e + i, (add.n - i) * sizeof(*add.e));
+        add.n -= i;
     }
     pthread_mutex_unlock(&ix->lock);
     list_clear(&add);
@@ -555,9 +571,12 @@ void hsmkey_index_fork_parent(struct hsmkey_index *ix)
     pthread_mutex_unlock(&ix->lock);
 }
 
-/* No builder is at work (the gate was closed): the parent's handles go. */
+/* The parent's handles go.  No installment was under way (they run under
+ * the gate, closed at a fork), and none could go on here anyway: the
+ * thread that would have ended it does not exist in the child. */
 void hsmkey_index_fork_child(struct hsmkey_index *ix)
 {
+    ix->building = 0;
     forget_locked(ix);
     pthread_mutex_unlock(&ix->lock);
 }
