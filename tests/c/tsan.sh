@@ -31,7 +31,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
-build=${1:-$src/build-tsan}
+# Absolute: run.sh works in a directory of its own.
+build=$(realpath -m "${1:-$src/build-tsan}")
 
 if [ -f "$build/build.ninja" ]; then
     meson setup --reconfigure "$build" "$src" -Db_sanitize=thread >/dev/null
