@@ -11,6 +11,8 @@
  *   module.c     the PKCS#11 modules of a core (p11-kit)
  *   pool.c       a token's bounded session pool; the object handles each
  *                session holds
+ *   index.c      a token's objects by class, label and id, built in
+ *                installments that the searches it saves pay for
  *   token.c      a token: identity, presence, health, login
  *   attrs.c      reading an object's attributes
  *   object.c     a found object; its handle in a session (token object or
@@ -177,6 +179,64 @@ int hsmkey_session_set_handle(struct hsmkey_session *s, size_t slot,
                               unsigned long serial, CK_OBJECT_HANDLE h,
                               int copy, CK_OBJECT_HANDLE *old_copy);
 
+/* ---- index.c: a token's objects by class, label and id ---- */
+
+struct hsmkey_index;
+/* The caller's record of an installment (index.c's fields). */
+struct hsmkey_index_job {
+    unsigned long gen;
+    unsigned long long start, deadline; /* hsmkey_index_clock() */
+};
+
+struct hsmkey_index *hsmkey_index_new(const char *label);
+void hsmkey_index_free(struct hsmkey_index *ix);
+/* Forget everything: objects were made or destroyed here, a handle it gave
+ * turned out stale, the token started over. */
+void hsmkey_index_drop(struct hsmkey_index *ix);
+/* Monotonic nanoseconds, what installments are measured in. */
+unsigned long long hsmkey_index_clock(void);
+/* tmpl holds only CKA_CLASS, CKA_LABEL, CKA_ID and CKA_TOKEN true. */
+int hsmkey_index_covers(const CK_ATTRIBUTE *tmpl, CK_ULONG n);
+/*
+ * The handles of the token objects matching tmpl, when the index is
+ * complete for epoch and login state, knows enough to tell, and at least
+ * one object matches need (tmpl or a narrower template): 1 with *handles
+ * (the caller's).  0: search the token; then *gen, when not 0, is the
+ * index's generation, to add what the search finds (hsmkey_index_extend).
+ */
+int hsmkey_index_lookup(struct hsmkey_index *ix, unsigned long epoch,
+                        int logged_in, const CK_ATTRIBUTE *tmpl,
+                        CK_ULONG ntmpl, const CK_ATTRIBUTE *need,
+                        CK_ULONG nneed, CK_OBJECT_HANDLE **handles,
+                        CK_ULONG *count, unsigned long *gen);
+/* A search the index would have answered took ns: what it may spend. */
+void hsmkey_index_rent(struct hsmkey_index *ix, unsigned long epoch,
+                       int logged_in, unsigned long long ns);
+/*
+ * An installment, in a body under the gate: claim returns 0 (nothing to
+ * pay now), 1 (pay) or 2 (scan the token for its token objects first and
+ * hand the handles over with hsmkey_index_scanned); pay reads objects
+ * until the job's deadline; release ends the installment, whatever pay
+ * returned (a loss, for the runner to repair).
+ */
+int hsmkey_index_claim(struct hsmkey_index *ix, unsigned long epoch,
+                       int logged_in, struct hsmkey_index_job *job);
+void hsmkey_index_scanned(struct hsmkey_index *ix,
+                          struct hsmkey_index_job *job,
+                          CK_OBJECT_HANDLE *handles, CK_ULONG n);
+CK_RV hsmkey_index_pay(struct hsmkey_index *ix, struct hsmkey_index_job *job,
+                       CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s);
+void hsmkey_index_release(struct hsmkey_index *ix,
+                          struct hsmkey_index_job *job);
+/* Under the gate: the objects handles[n] a search found, read and added
+ * when the index is still of generation gen. */
+CK_RV hsmkey_index_extend(struct hsmkey_index *ix, unsigned long gen,
+                          CK_FUNCTION_LIST *fn, CK_SESSION_HANDLE s,
+                          const CK_OBJECT_HANDLE *handles, CK_ULONG n);
+void hsmkey_index_fork_prepare(struct hsmkey_index *ix);
+void hsmkey_index_fork_parent(struct hsmkey_index *ix);
+void hsmkey_index_fork_child(struct hsmkey_index *ix);
+
 /* ---- token.c ---- */
 
 struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
@@ -205,6 +265,7 @@ const struct hsmkey_settings *hsmkey_token_settings(
 CK_FUNCTION_LIST *hsmkey_token_fn(const struct hsmkey_token *tok);
 struct hsmkey_gate *hsmkey_token_gate(const struct hsmkey_token *tok);
 struct hsmkey_pool *hsmkey_token_pool(const struct hsmkey_token *tok);
+struct hsmkey_index *hsmkey_token_index(const struct hsmkey_token *tok);
 unsigned long hsmkey_token_epoch(const struct hsmkey_token *tok);
 void hsmkey_token_objects_lock(struct hsmkey_token *tok, int exclusive);
 void hsmkey_token_objects_unlock(struct hsmkey_token *tok);

@@ -79,8 +79,10 @@ int hsmkey_object_destroy(struct hsmkey_object *obj)
         hsmkey_lease_leave(&lease);
     }
     hsmkey_lease_end(&lease, rv);
-    /* Searches cached before this one may still list the object. */
+    /* Searches cached before this one, and the token's index, may still
+     * list the object. */
     hsmkey_core_forget_searches(hsmkey_token_core(tok));
+    hsmkey_index_drop(hsmkey_token_index(tok));
     if (fn == NULL)
         return 0; /* raised: the token started over */
     if (rv != CKR_OK) {

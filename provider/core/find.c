@@ -118,10 +118,17 @@ static int sort_found(struct hsmkey_object **found, size_t n,
     return 1;
 }
 
-/* A search on one token: the template, and the objects it found. */
+/*
+ * A search on one token: the template, the narrower one the token's index
+ * must hold an object of before its answer is taken (index.c: an object
+ * another process made since the index was read is not in it), and the
+ * objects found.
+ */
 struct search {
     CK_ATTRIBUTE *tmpl;
     CK_ULONG ntmpl;
+    const CK_ATTRIBUTE *need;
+    CK_ULONG nneed;
     struct hsmkey_object **found;
     size_t nfound;
 };
@@ -133,46 +140,181 @@ static void search_clear(struct search *q)
     q->nfound = 0;
 }
 
+/*
+ * obj has every value of tmpl, as the token says now: the index may be
+ * stale, and a handle another object has since (a session object too)
+ * must not pass for the one it knew.
+ */
+static int object_matches(const struct hsmkey_object *obj,
+                          const CK_ATTRIBUTE *tmpl, CK_ULONG n)
+{
+    for (CK_ULONG i = 0; i < n; i++) {
+        size_t len;
+        const void *v;
+
+        if (tmpl[i].type == CKA_TOKEN) {
+            if (!hsmkey_object_flag(obj, CKA_TOKEN, 0))
+                return 0;
+            continue;
+        }
+        v = hsmkey_object_attr(obj, tmpl[i].type, &len);
+        if (v == NULL || len != tmpl[i].ulValueLen
+            || (len > 0 && memcmp(v, tmpl[i].pValue, len) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * The objects of handles, read in session s.  From the index (indexed),
+ * a handle the token refuses or an object that no longer matches sets
+ * *stale; from a search, an object gone meanwhile is fine.
+ */
+static CK_RV make_objects(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
+                          CK_SESSION_HANDLE s, struct search *q,
+                          const CK_OBJECT_HANDLE *handles, CK_ULONG n,
+                          int indexed, int *stale)
+{
+    w->failed = "C_GetAttributeValue";
+    *stale = 0;
+    if (n > 0 && (q->found = OPENSSL_zalloc(n * sizeof(*q->found))) == NULL)
+        return CKR_HOST_MEMORY;
+    for (CK_ULONG i = 0; i < n; i++) {
+        CK_RV rv;
+        struct hsmkey_object *obj = hsmkey_object_new(w->tok, fn, s,
+                                                      handles[i], w->epoch,
+                                                      &rv);
+
+        if (obj == NULL && rv != CKR_OBJECT_HANDLE_INVALID)
+            return rv;
+        if (obj == NULL && !indexed)
+            continue; /* gone meanwhile: fine */
+        if (obj == NULL || (indexed && !object_matches(obj, q->tmpl,
+                                                       q->ntmpl))) {
+            hsmkey_object_free(obj);
+            *stale = 1;
+            return CKR_OK;
+        }
+        q->found[q->nfound++] = obj;
+    }
+    return CKR_OK;
+}
+
+/*
+ * The index's answer to q (index.c), after an installment towards it when
+ * the searches since the last one paid for it.  *answered 0: search the
+ * token, and add what it finds when *gen is not 0.
+ */
+static CK_RV from_index(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
+                        CK_SESSION_HANDLE s, struct search *q, int logged_in,
+                        CK_OBJECT_HANDLE **handles, CK_ULONG *n,
+                        int *answered, unsigned long *gen)
+{
+    static CK_BBOOL token_object = CK_TRUE;
+    static CK_ATTRIBUTE all[] = { { CKA_TOKEN, &token_object,
+                                    sizeof(token_object) } };
+    struct hsmkey_index *ix = hsmkey_token_index(w->tok);
+    struct hsmkey_index_job job;
+    int claim = hsmkey_index_claim(ix, w->epoch, logged_in, &job);
+    CK_RV rv = CKR_OK;
+
+    *answered = 0;
+    *gen = 0;
+    if (claim == 2) {
+        CK_OBJECT_HANDLE *objects = NULL;
+        CK_ULONG nobjects = 0;
+
+        rv = hsmkey_find_handles(w->tok, fn, s, all, 1, &objects, &nobjects);
+        if (rv == CKR_OK)
+            hsmkey_index_scanned(ix, &job, objects, nobjects);
+    }
+    if (claim != 0) {
+        if (rv == CKR_OK)
+            rv = hsmkey_index_pay(ix, &job, fn, s);
+        hsmkey_index_release(ix, &job);
+        /* Another thread logged in (or the token forgot us) while objects
+         * were read: what was read belongs to neither state. */
+        if (hsmkey_token_is_logged_in(w->tok) != logged_in)
+            hsmkey_index_drop(ix);
+        if (rv != CKR_OK)
+            return rv;
+    }
+    *answered = hsmkey_index_lookup(ix, w->epoch, logged_in, q->tmpl,
+                                    q->ntmpl, q->need, q->nneed, handles, n,
+                                    gen);
+    return CKR_OK;
+}
+
+/* The token's own search, timed for the index: what it would save. */
+static CK_RV search_token(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
+                          CK_SESSION_HANDLE s, struct search *q,
+                          int indexable, int logged_in,
+                          CK_OBJECT_HANDLE **handles, CK_ULONG *n)
+{
+    unsigned long long t0 = hsmkey_index_clock();
+    CK_RV rv = hsmkey_find_handles(w->tok, fn, s, q->tmpl, q->ntmpl, handles,
+                                   n);
+
+    if (rv == CKR_OK && indexable)
+        hsmkey_index_rent(hsmkey_token_index(w->tok), w->epoch, logged_in,
+                          hsmkey_index_clock() - t0);
+    return rv;
+}
+
 static CK_RV search_body(struct hsmkey_work *w, CK_FUNCTION_LIST *fn,
                          CK_SESSION_HANDLE s, CK_OBJECT_HANDLE unused)
 {
     struct search *q = w->arg;
+    struct hsmkey_index *ix = hsmkey_token_index(w->tok);
+    int indexable = hsmkey_index_covers(q->tmpl, q->ntmpl)
+                    && hsmkey_index_covers(q->need, q->nneed);
+    int logged_in = hsmkey_token_is_logged_in(w->tok);
+    int answered = 0, stale = 0;
+    unsigned long gen = 0;
     CK_OBJECT_HANDLE *handles = NULL;
     CK_ULONG n = 0;
-    CK_RV rv;
+    CK_RV rv = CKR_OK;
 
     (void)unused;
     search_clear(q); /* a repeated attempt starts afresh */
     w->failed = "C_FindObjects";
-    rv = hsmkey_find_handles(w->tok, fn, s, q->tmpl, q->ntmpl, &handles, &n);
-    if (rv == CKR_OK && n > 0
-        && (q->found = OPENSSL_zalloc(n * sizeof(*q->found))) == NULL)
-        rv = CKR_HOST_MEMORY;
-    w->failed = "C_GetAttributeValue";
-    for (CK_ULONG i = 0; rv == CKR_OK && i < n; i++) {
-        CK_RV orv;
-        struct hsmkey_object *obj = hsmkey_object_new(w->tok, fn, s,
-                                                      handles[i], w->epoch,
-                                                      &orv);
-
-        if (obj != NULL)
-            q->found[q->nfound++] = obj;
-        else if (orv != CKR_OBJECT_HANDLE_INVALID) /* gone meanwhile: fine */
-            rv = orv;
+    if (indexable)
+        rv = from_index(w, fn, s, q, logged_in, &handles, &n, &answered,
+                        &gen);
+    if (rv == CKR_OK && answered) {
+        rv = make_objects(w, fn, s, q, handles, n, 1, &stale);
+        OPENSSL_free(handles);
+        handles = NULL;
+        if (rv != CKR_OK || !stale)
+            goto done;
+        /* Changed behind the index's back: drop it, ask the token. */
+        hsmkey_debug("index", "token '%s': the index named an object that "
+                     "is gone or changed: searching the token",
+                     hsmkey_token_label(w->tok));
+        hsmkey_index_drop(ix);
+        search_clear(q);
+        gen = 0;
     }
+    w->failed = "C_FindObjects";
+    if (rv == CKR_OK)
+        rv = search_token(w, fn, s, q, indexable, logged_in, &handles, &n);
+    if (rv == CKR_OK)
+        rv = make_objects(w, fn, s, q, handles, n, 0, &stale);
+    if (rv == CKR_OK && gen != 0 && n > 0)
+        rv = hsmkey_index_extend(ix, gen, fn, s, handles, n);
     OPENSSL_free(handles);
+done:
     if (rv != CKR_OK)
         search_clear(q);
     return rv;
 }
 
-/* Objects matching tmpl on tok; the array and its references are the
- * caller's (hsmkey_objects_free). */
-int hsmkey_token_find(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
-                      CK_ULONG ntmpl, struct hsmkey_object ***objs,
-                      size_t *count)
+static int find_needing(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
+                        CK_ULONG ntmpl, const CK_ATTRIBUTE *need,
+                        CK_ULONG nneed, struct hsmkey_object ***objs,
+                        size_t *count)
 {
-    struct search q = { tmpl, ntmpl, NULL, 0 };
+    struct search q = { tmpl, ntmpl, need, nneed, NULL, 0 };
     struct hsmkey_work w = { 0 };
 
     w.tok = tok;
@@ -187,11 +329,22 @@ int hsmkey_token_find(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
     return 1;
 }
 
+/* Objects matching tmpl on tok; the array and its references are the
+ * caller's (hsmkey_objects_free). */
+int hsmkey_token_find(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
+                      CK_ULONG ntmpl, struct hsmkey_object ***objs,
+                      size_t *count)
+{
+    return find_needing(tok, tmpl, ntmpl, tmpl, ntmpl, objs, count);
+}
+
 /*
  * A private key is searched without its class, so the public key that
  * usually shares its label and id comes back in the same search: an EC
  * private key needs it for its public point, and a second search costs as
- * much as the first (SoftHSM2: ~14 ms with 1000 objects).
+ * much as the first (SoftHSM2: ~14 ms with 1000 objects).  The token's
+ * index answers only when it holds a private key matching the whole
+ * template.
  */
 static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
                          CK_ULONG ntmpl, struct hsmkey_object ***objs,
@@ -203,8 +356,8 @@ static int find_on_token(struct hsmkey_token *tok, CK_ATTRIBUTE *tmpl,
     size_t nfound = 0;
     int ok;
 
-    if (!hsmkey_token_find(tok, tmpl + widen, ntmpl - widen, &found,
-                           &nfound))
+    if (!find_needing(tok, tmpl + widen, ntmpl - widen, tmpl, ntmpl, &found,
+                      &nfound))
         return 0;
     ok = sort_found(found, nfound, cls, objs, count);
     hsmkey_objects_free(found, nfound);

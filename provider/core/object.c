@@ -296,12 +296,14 @@ CK_RV hsmkey_object_handle_in(struct hsmkey_object *obj, CK_FUNCTION_LIST *fn,
 }
 
 /* The token refused obj's handle: every session's handle for it, and the
- * token object's, are found or made again on next use. */
+ * token object's, are found or made again on next use; the token's index,
+ * which may hold the same stale handle, goes too. */
 void hsmkey_object_invalidate(struct hsmkey_object *obj)
 {
     unsigned long serial = hsmkey_pool_slot_renew(hsmkey_token_pool(obj->tok),
                                                   obj->slot);
 
+    hsmkey_index_drop(hsmkey_token_index(obj->tok));
     if (serial != 0)
         atomic_store(&obj->serial, serial);
 }

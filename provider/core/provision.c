@@ -181,9 +181,13 @@ err:
     return NULL;
 }
 
+/* Objects were made, and maybe destroyed: the token's index is read again
+ * (a key made beside one it holds, with its label, would not be seen). */
 void prov_end(struct prov_job *job)
 {
     if (job->have_session)
         hsmkey_lease_end(&job->lease, CKR_OK);
     job->have_session = 0;
+    if (job->tok != NULL)
+        hsmkey_index_drop(hsmkey_token_index(job->tok));
 }

@@ -52,6 +52,7 @@ struct hsmkey_token {
     atomic_int device_errors; /* CKR_DEVICE_ERROR in a row */
     atomic_int recoveries;    /* since the last operation that worked */
     struct hsmkey_pool *pool;
+    struct hsmkey_index *index; /* its objects by class, label and id */
     /* SoftHSM2's C_CopyObject makes the copy with every attribute of the
      * original, CKA_TOKEN true included, and applies ours afterwards: a
      * search meanwhile would see two token keys with one id.  Searches
@@ -111,8 +112,11 @@ struct hsmkey_token *hsmkey_token_new(struct hsmkey_core *core,
 {
     struct hsmkey_token *tok = OPENSSL_zalloc(sizeof(*tok));
 
-    if (tok == NULL || (tok->pool = hsmkey_pool_new(fn, gate, tok->label))
-                           == NULL) {
+    if (tok == NULL
+        || (tok->pool = hsmkey_pool_new(fn, gate, tok->label)) == NULL
+        || (tok->index = hsmkey_index_new(tok->label)) == NULL) {
+        if (tok != NULL)
+            hsmkey_pool_free(tok->pool);
         OPENSSL_free(tok);
         hsmkey_raise(HSMKEY_R_INTERNAL, "out of memory");
         return NULL;
@@ -137,6 +141,7 @@ void hsmkey_token_free(struct hsmkey_token *tok)
     if (tok == NULL)
         return;
     hsmkey_pool_free(tok->pool);
+    hsmkey_index_free(tok->index);
     OPENSSL_free(tok->login_source);
     OPENSSL_clear_free(tok->refused, tok->nrefused * sizeof(*tok->refused));
     OPENSSL_cleanse(tok->pin_key, sizeof(tok->pin_key));
@@ -228,6 +233,7 @@ CK_SLOT_ID hsmkey_token_slot_now(const struct hsmkey_token *tok)
 void hsmkey_token_reset(struct hsmkey_token *tok, int close_old, int forked)
 {
     hsmkey_pool_reset(tok->pool, close_old, forked);
+    hsmkey_index_drop(tok->index);
     atomic_store(&tok->login_epoch, 0);
     pthread_mutex_lock(&tok->lock);
     if (forked)
@@ -277,6 +283,11 @@ struct hsmkey_gate *hsmkey_token_gate(const struct hsmkey_token *tok)
 struct hsmkey_pool *hsmkey_token_pool(const struct hsmkey_token *tok)
 {
     return tok->pool;
+}
+
+struct hsmkey_index *hsmkey_token_index(const struct hsmkey_token *tok)
+{
+    return tok->index;
 }
 
 struct hsmkey_core *hsmkey_token_core(const struct hsmkey_token *tok)
@@ -760,10 +771,12 @@ void hsmkey_token_fork_prepare(struct hsmkey_token *tok)
 {
     pthread_mutex_lock(&tok->lock);
     hsmkey_pool_fork_prepare(tok->pool);
+    hsmkey_index_fork_prepare(tok->index);
 }
 
 void hsmkey_token_fork_parent(struct hsmkey_token *tok)
 {
+    hsmkey_index_fork_parent(tok->index);
     hsmkey_pool_fork_parent(tok->pool);
     pthread_mutex_unlock(&tok->lock);
 }
@@ -771,6 +784,7 @@ void hsmkey_token_fork_parent(struct hsmkey_token *tok)
 /* A login another thread had under way in the parent never ends here. */
 void hsmkey_token_fork_child(struct hsmkey_token *tok)
 {
+    hsmkey_index_fork_child(tok->index);
     hsmkey_pool_fork_child(tok->pool);
     pthread_cond_init(&tok->login_done, NULL);
     tok->login_busy = 0;

@@ -184,5 +184,8 @@ int bench_many_keys(const struct bench_cfg *cfg, const char *self,
                     const char *token);
 int bench_load_keys(const struct bench_cfg *cfg, const char *token, int k,
                     int nkeys);
+/* The C_FindObjectsInit calls of 1, 10 and 100 of those loads with 1000
+ * objects, the provider on the counting shim. */
+int bench_count_finds(const char *self, const char *token);
 
 #endif

@@ -3,10 +3,10 @@
 # bench.sh HSMKEY_BENCH [ARGS...] - run the benchmark on throwaway SoftHSM2
 # tokens: signing rates, handshakes, load times, throughput and many-key
 # loads on the real token; then the provider's own cost on the instant
-# token and the token calls per signature, each with the provider on the
-# test shim (tests/p11shim).  ARGS (--seconds, --rounds, ...) go to every
-# timed run.  `meson test -C build --benchmark --verbose` runs it with the
-# defaults; see BENCHMARKS.md.
+# token, the token calls per signature and the searches of many-key loads,
+# each with the provider on the test shim (tests/p11shim).  ARGS
+# (--seconds, --rounds, ...) go to every timed run.  `meson test -C build
+# --benchmark --verbose` runs it with the defaults; see BENCHMARKS.md.
 set -euo pipefail
 bench=$1
 shift
@@ -57,6 +57,8 @@ OPENSSL_CONF=$dir/shim.cnf HSMKEY_SHIM_MODULE=$softhsm HSMKEY_SHIM_INSTANT=1 \
     "$bench" --instant "$@"
 OPENSSL_CONF=$dir/shim.cnf HSMKEY_SHIM_MODULE=$softhsm \
     HSMKEY_BENCH_SHIM=$shim "$bench" --count-calls 1000
+OPENSSL_CONF=$dir/shim.cnf HSMKEY_SHIM_MODULE=$softhsm \
+    HSMKEY_BENCH_SHIM=$shim "$bench" --count-finds "$@"
 echo
 echo "Run time: $(($(date +%s) - start)) s; load average at the end" \
      "$(cut -d' ' -f1-3 /proc/loadavg)."

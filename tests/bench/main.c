@@ -14,6 +14,7 @@
  *   PART: signing (with TLS), loads, throughput or many-keys alone
  *   hsmkey-bench --instant ...     (the provider on the instant shim)
  *   hsmkey-bench --count-calls N   (provider on the counting shim)
+ *   hsmkey-bench --count-finds ... (many-key searches, on the shim)
  *   hsmkey-bench --load-once URI   (internal: one cold load, prints ms)
  *   hsmkey-bench --load-keys TOKEN K NKEYS   (internal: many-key loads)
  *
@@ -44,7 +45,7 @@ static const char *env_or(const char *name, const char *dflt)
 
 struct options {
     const char *only, *part;
-    int load, throughput, threads, instant;
+    int load, throughput, threads, instant, count_finds;
 };
 
 /* Parse the options that tune a run; the internal modes run and exit. */
@@ -74,6 +75,8 @@ static int parse(int argc, char **argv, struct bench_cfg *cfg,
             o->part = argv[++i];
         } else if (strcmp(a, "--instant") == 0) {
             o->instant = 1;
+        } else if (strcmp(a, "--count-finds") == 0) {
+            o->count_finds = 1;
         } else if (strcmp(a, "--no-load") == 0) {
             o->load = 0;
         } else if (strcmp(a, "--no-throughput") == 0) {
@@ -98,14 +101,22 @@ int main(int argc, char **argv)
         env_or("HSMKEY_BENCH_MODULE", "/usr/lib/softhsm/libsofthsm2.so"),
         env_or("HSMKEY_BENCH_TOKEN", "bench"),
         env_or("HSMKEY_BENCH_PIN", ""), 0.5, 5 };
-    struct options o = { NULL, NULL, 1, 1, 32, 0 };
+    struct options o = { NULL, NULL, 1, 1, 32, 0, 0 };
     double limit[16], soft[16];
     int ok = 1;
 
     if (!parse(argc, argv, &cfg, &o))
         return 2;
+    /* The instant token is the signing part's. */
     if (o.instant)
-        return bench_instant(&cfg, o.only) ? 0 : 1;
+        return !part(&o, "signing") || bench_instant(&cfg, o.only) ? 0 : 1;
+    /* On the token the many-keys part filled. */
+    if (o.count_finds)
+        return !o.load || !part(&o, "many-keys")
+                       || bench_count_finds(argv[0],
+                                            env_or("HSMKEY_BENCH_MANY",
+                                                   "many"))
+                   ? 0 : 1;
     if (part(&o, "signing")) {
         bench_signing(&cfg, o.only, limit, soft);
         if (o.only != NULL)

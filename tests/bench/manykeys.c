@@ -12,7 +12,12 @@
  * raw side, as a running server is), the provider is started by loading a
  * key of the other token, then the K loads are timed one by one.  Keys are
  * spread over the token.  Each (N, K) is run three times; medians.
+ *
+ * The searches the K loads cost are counted apart (bench_count_finds), with
+ * the provider on the counting shim, so that the shim's own cost is in no
+ * timing.
  */
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,13 +25,28 @@
 
 #define REPS 3
 
-/* The child: print "FIRST TOTAL WALL" (ms; the first two of CPU). */
+typedef unsigned long count_fn(const char *name);
+
+/* The counting shim's C_FindObjectsInit counter, when the provider is on
+ * it (HSMKEY_BENCH_SHIM, loaded by then); else NULL. */
+static count_fn *shim_counter(void)
+{
+    const char *shim = getenv("HSMKEY_BENCH_SHIM");
+    void *h = shim != NULL ? dlopen(shim, RTLD_NOW | RTLD_NOLOAD) : NULL;
+
+    return h != NULL ? (count_fn *)dlsym(h, "hsmkey_shim_counts") : NULL;
+}
+
+/* The child: print "FIRST TOTAL WALL" (ms; the first two of CPU), then,
+ * on the counting shim, the C_FindObjectsInit calls of the K loads. */
 int bench_load_keys(const struct bench_cfg *cfg, const char *token, int k,
                     int nkeys)
 {
     char uri[256];
     EVP_PKEY *key;
     double first = 0, t0, t1 = 0, start, wall;
+    count_fn *count;
+    unsigned long finds = 0;
 
     bench_login(cfg, token);
     bench_uri(cfg, "rsa-key", uri, sizeof(uri));
@@ -35,6 +55,8 @@ int bench_load_keys(const struct bench_cfg *cfg, const char *token, int k,
         return 0;
     }
     EVP_PKEY_free(key);
+    if ((count = shim_counter()) != NULL)
+        finds = count("C_FindObjectsInit");
     start = bench_cpu_ms();
     wall = bench_wall_ms();
     for (int i = 0; i < k; i++) {
@@ -51,7 +73,10 @@ int bench_load_keys(const struct bench_cfg *cfg, const char *token, int k,
         if (i == 0)
             first = t1 - t0;
     }
-    printf("%f %f %f\n", first, t1 - start, bench_wall_ms() - wall);
+    printf("%f %f %f", first, t1 - start, bench_wall_ms() - wall);
+    if (count != NULL)
+        printf(" %lu", count("C_FindObjectsInit") - finds);
+    printf("\n");
     return 1;
 }
 
@@ -132,6 +157,40 @@ int bench_many_keys(const struct bench_cfg *cfg, const char *self,
             printf(" %.1f |\n", wall);
             fflush(stdout);
         }
+    }
+    return 1;
+}
+
+/* With the provider on the counting shim (bench.sh's last run), on the
+ * token bench_many_keys filled: the searches K loads cost. */
+int bench_count_finds(const char *self, const char *token)
+{
+    static const int ks[] = { 1, 10, 100 };
+    const int nkeys = 500;
+
+    printf("\n## Searches for many keys (C_FindObjectsInit)\n\n"
+           "The K loads of the many-keys table's last rows, in a new process "
+           "each, with the provider on the counting shim.\n\n"
+           "| objects on the token (N) | keys loaded (K) | C_FindObjectsInit |"
+           "\n|---|---|---|\n");
+    for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+        char cmd[4096];
+        double f, t, w;
+        unsigned long finds;
+        FILE *p;
+        int got;
+
+        snprintf(cmd, sizeof(cmd), "'%s' --load-keys '%s' %d %d", self,
+                 token, ks[i], nkeys);
+        if ((p = popen(cmd, "r")) == NULL)
+            return 0;
+        got = fscanf(p, "%lf %lf %lf %lu", &f, &t, &w, &finds);
+        if (pclose(p) != 0 || got != 4) {
+            fprintf(stderr, "bench: counting the searches of %d keys "
+                    "failed\n", ks[i]);
+            return 0;
+        }
+        printf("| %d | %d | %lu |\n", 2 * nkeys, ks[i], finds);
     }
     return 1;
 }

@@ -13,6 +13,9 @@
 #   prov_fork fork-threads  200 children forked while 4 threads sign
 #   prov_instances      two library contexts' errors from 4 threads
 #   prov_faults stall, pull-threads, session, login, removed, soak
+#   prov_index threads  8 threads loading 48 distinct keys (the index of
+#                       the token's objects built while they search)
+#   prov_index many     the index dropped, extended and rebuilt
 # Any ThreadSanitizer report fails the run, and so does a program that
 # fails its own checks (every run here waits for recoveries rather than
 # timing them, so the slower instrumented build is judged like the plain one).
@@ -28,7 +31,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
-build=${1:-$src/build-tsan}
+# Absolute: run.sh works in a directory of its own.
+build=$(realpath -m "${1:-$src/build-tsan}")
 
 if [ -f "$build/build.ninja" ]; then
     meson setup --reconfigure "$build" "$src" -Db_sanitize=thread >/dev/null
@@ -38,7 +42,7 @@ else
 fi
 meson compile -C "$build" provider/hsmkey:shared_module \
     tests/p11shim/hsmkey-p11shim tests/c/prov_threads tests/c/prov_faults \
-    tests/c/prov_fork tests/c/prov_instances \
+    tests/c/prov_fork tests/c/prov_instances tests/c/prov_index tool/hsmkey \
     >/dev/null
 
 logs=$(mktemp -d "${TMPDIR:-/tmp}/hsmkey-tsan.XXXXXX")
@@ -82,5 +86,9 @@ run instances --keys rsa-key "$build/tests/c/prov_instances" run
 for mode in stall pull-threads session login removed soak; do
     run "$mode" --keys ec-key --shim "$shim" "$build/tests/c/prov_faults" "$mode"
 done
+run index-threads --keys ec-key --shim "$shim" \
+    "$build/tests/c/prov_index" threads @URI@ @DIR@ 48 8
+run index-many --keys ec-key --shim "$shim" \
+    "$build/tests/c/prov_index" many @URI@ @DIR@ 40
 echo "== tsan: $runs runs, $([ "$status" -eq 0 ] && echo "no report" || echo FAILED)"
 exit "$status"

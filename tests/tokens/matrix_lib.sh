@@ -20,7 +20,8 @@
 #   MX_NO_FORK_AFTER  empty when a key loaded before fork() signs in the
 #                 children, else why the token's module cannot
 #   MX_SETUP_MS   how long setting the token up took
-# and calls matrix_run PROV_FORK (tests/c/prov_fork).
+# and calls matrix_run PROV_FORK (tests/c/prov_fork; tests/c/prov_index
+# is found beside it).
 #
 # Every check prints "matrix | <column> | <check> | PASS | <ms>" or
 # "| N/A: <reason> | <ms>"; a failure ends the test.  With HSMKEY_MATRIX_DIR set, the
@@ -345,6 +346,57 @@ mx_check_devcert() {
     done
 }
 
+# In one process (tests/c/prov_index, next to PROV_FORK), the public key
+# objects first, before any login, then every key by id and by label: the
+# token's index of objects answers from the second search on, and every
+# key must be the one a process of its own finds.
+mx_check_index() {
+    local prog tool kind id label beside uris=() refs=() i
+    prog=$(dirname "$1")/prov_index
+    [ -x "$prog" ] || die "$prog not built"
+    while read -r tool kind id label beside; do
+        [ -n "$tool" ] || continue
+        if [ "$kind" = ec ] && [ -n "$MX_NO_EC" ]; then
+            continue
+        fi
+        case $beside in
+        pub*) uris+=("$(mx_uri_id "$id" | sed 's/type=private$/type=public/')")
+              refs+=("$T/out/foreign.$id.pub") ;;
+        esac
+    done <<<"$MX_FOREIGN"
+    while read -r tool kind id label beside; do
+        [ -n "$tool" ] || continue
+        if [ "$kind" = ec ] && [ -n "$MX_NO_EC" ]; then
+            continue
+        fi
+        uris+=("$(mx_uri_id "$id")")
+        refs+=("$T/out/foreign.$id.pub")
+        if [ "$label" != - ]; then
+            uris+=("$(mx_uri_label "$label")")
+            refs+=("$T/out/foreign.$id.pub")
+        fi
+    done <<<"$MX_FOREIGN"
+    for kind in rsa ec; do
+        [ "$kind" = ec ] && [ -n "$MX_NO_EC" ] && continue
+        uris+=("$(cat "$T/mx-$kind.uri")")
+        refs+=("$T/mx-$kind.pub")
+    done
+    mkdir -p "$T/out/index"
+    HSMKEY_DEBUG=1 preloaded "$prog" pubs "$T/out/index" "${uris[@]}" \
+        >"$T/out/index.out" 2>"$T/out/index.err" ||
+        die "prov_index pubs: $(grep -v '^hsmkey\[' "$T/out/index.err")"
+    for ((i = 0; i < ${#uris[@]}; i++)); do
+        assert_same_file "${refs[i]}" "$T/out/index/$((i + 1)).pem" \
+            "${uris[i]} in one process with the others"
+    done
+    grep -q 'from the index' "$T/out/index.err" ||
+        die "the token's index answered none of ${#uris[@]} searches"
+    say "$MX_COLUMN: $(grep -c 'from the index' "$T/out/index.err") searches" \
+        "answered by the token's index, $(grep -c ': template ' \
+        "$T/out/index.err") by the token, for ${#uris[@]} keys"
+    mx_record "${#uris[@]} keys in one process, from the token's index" PASS
+}
+
 # Forked children sign (prov_fork): with a key they load after the fork
 # (as pre-forking servers that load keys per worker), and with one the
 # parent loaded before it (MX_NO_FORK_AFTER: why the token cannot).
@@ -385,6 +437,7 @@ matrix_run() {
     for check in tokens keys foreign keygen import pubout sign tls devcert; do
         "mx_check_$check"
     done
+    mx_check_index "$fork"
     mx_check_fork "$fork"
     say "matrix $MX_COLUMN: setup ${MX_SETUP_MS} ms, checks $(($(now_ms) - t0)) ms"
 }
