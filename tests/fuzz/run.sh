@@ -7,7 +7,7 @@
 #                                      of executions from a fixed seed
 #                                      (HSMKEY_FUZZ_RUNS, default 1000000;
 #                                      at most HSMKEY_FUZZ_SECONDS, default
-#                                      45), so a run repeats what the same
+#                                      30), so a run repeats what the same
 #                                      command did on a developer's machine;
 #                                      fails on any crash, leak, timeout or
 #                                      broken contract
@@ -45,7 +45,7 @@ usage() {
 mode=${1:-}
 shift || true
 case $mode in
---smoke) seconds=${HSMKEY_FUZZ_SECONDS:-45} ;;
+--smoke) seconds=${HSMKEY_FUZZ_SECONDS:-30} ;;
 --long)
     seconds=${1:-}
     [[ $seconds =~ ^[0-9]+$ ]] || usage
