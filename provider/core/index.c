@@ -258,29 +258,34 @@ int hsmkey_index_lookup(struct hsmkey_index *ix, unsigned long epoch,
         pthread_mutex_unlock(&ix->lock);
         return 0;
     }
+    /* One pass over the entries, into room for all of them (8 bytes an
+     * entry): every key a server loads walks the whole index. */
+    if (ix->ents.n > 0
+        && (out = OPENSSL_malloc(ix->ents.n * sizeof(*out))) == NULL)
+        answer = 0;
     for (size_t i = 0; answer && i < ix->ents.n; i++) {
         int m = entry_matches(&ix->ents.e[i], tmpl, ntmpl);
         int w = entry_matches(&ix->ents.e[i], need, nneed);
 
         answer = m >= 0 && w >= 0;
-        hits += m > 0;
+        if (m > 0)
+            out[hits++] = ix->ents.e[i].h;
         needed += w > 0;
     }
     if (answer)
         *gen = ix->gen; /* the real search may add to it */
-    answer = answer && needed > 0
-             && (out = OPENSSL_malloc(hits * sizeof(*out))) != NULL;
-    for (size_t i = 0; answer && i < ix->ents.n; i++)
-        if (entry_matches(&ix->ents.e[i], tmpl, ntmpl) > 0)
-            out[(*count)++] = ix->ents.e[i].h;
+    answer = answer && needed > 0;
     pthread_mutex_unlock(&ix->lock);
-    if (answer) {
-        *handles = out;
-        *gen = 0;
-        hsmkey_debug("index", "token '%s': %lu object(s) match, from the "
-                     "index", ix->label, (unsigned long)*count);
+    if (!answer) {
+        OPENSSL_free(out);
+        return 0;
     }
-    return answer;
+    *handles = out;
+    *count = hits;
+    *gen = 0;
+    hsmkey_debug("index", "token '%s': %lu object(s) match, from the "
+                 "index", ix->label, (unsigned long)hits);
+    return 1;
 }
 
 void hsmkey_index_rent(struct hsmkey_index *ix, unsigned long epoch,

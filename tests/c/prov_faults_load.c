@@ -2,8 +2,9 @@
 /*
  * prov_faults_load.c - how a first key load reads the key's attributes.
  *
- *   prov_faults attrs URI            all of them in two C_GetAttributeValue
- *                                    calls per object (sizes, then values)
+ *   prov_faults attrs URI            all of them in one C_GetAttributeValue
+ *                                    call per object (into buffers most
+ *                                    values fit)
  *   prov_faults attrs-fallback URI   the token fails that batch call once:
  *                                    the load reads them one at a time
  *                                    instead, and the key signs
@@ -15,8 +16,8 @@
 
 #include "prov_faults.h"
 
-/* The private key and its public partner, two calls each. */
-#define TF_BATCH_CALLS 4
+/* The private key and its public partner, one call each. */
+#define TF_BATCH_CALLS 2
 
 int tf_attrs(const char *uri, int fallback)
 {
