@@ -90,8 +90,8 @@ struct hsmkey_index {
     /* The build: the builder's alone while building is set. */
     int building;
     int scanned;
-    CK_OBJECT_HANDLE *todo;
-    CK_ULONG ntodo, next;
+    CK_OBJECT_HANDLE *unread; /* the scan's handles; next: the first not read */
+    CK_ULONG nunread, next;
     unsigned installments;
     unsigned long long spent_ns;
 };
@@ -143,9 +143,9 @@ struct hsmkey_index *hsmkey_index_new(const char *label)
 static void build_clear(struct hsmkey_index *ix)
 {
     list_clear(&ix->ents);
-    OPENSSL_free(ix->todo);
-    ix->todo = NULL;
-    ix->ntodo = ix->next = 0;
+    OPENSSL_free(ix->unread);
+    ix->unread = NULL;
+    ix->nunread = ix->next = 0;
     ix->scanned = 0;
     ix->installments = 0;
     ix->spent_ns = 0;
@@ -433,9 +433,9 @@ void hsmkey_index_scanned(struct hsmkey_index *ix,
                           CK_OBJECT_HANDLE *handles, CK_ULONG n)
 {
     (void)job;
-    OPENSSL_free(ix->todo);
-    ix->todo = handles;
-    ix->ntodo = n;
+    OPENSSL_free(ix->unread);
+    ix->unread = handles;
+    ix->nunread = n;
     ix->next = 0;
     ix->scanned = 1;
 }
@@ -449,9 +449,9 @@ CK_RV hsmkey_index_pay(struct hsmkey_index *ix, struct hsmkey_index_job *job,
     do {
         struct ix_entry e;
 
-        if (ix->next == ix->ntodo)
+        if (ix->next == ix->nunread)
             break;
-        rv = read_entry(fn, s, ix->todo[ix->next], &e);
+        rv = read_entry(fn, s, ix->unread[ix->next], &e);
         if (rv == CKR_OBJECT_HANDLE_INVALID) {
             rv = CKR_OK; /* destroyed since the scan */
         } else if (rv != CKR_OK) {
@@ -482,10 +482,10 @@ void hsmkey_index_release(struct hsmkey_index *ix,
     } else {
         ix->installments++;
         ix->spent_ns += took;
-        if (ix->scanned && ix->next == ix->ntodo) {
-            OPENSSL_free(ix->todo);
-            ix->todo = NULL;
-            ix->ntodo = ix->next = 0;
+        if (ix->scanned && ix->next == ix->nunread) {
+            OPENSSL_free(ix->unread);
+            ix->unread = NULL;
+            ix->nunread = ix->next = 0;
             ix->complete = done = 1;
             n = ix->ents.n;
             installments = ix->installments;

@@ -151,18 +151,24 @@ struct hsmkey_modules *hsmkey_modules_load(const struct hsmkey_settings *set)
     return m;
 }
 
-/* Never called at exit: p11-kit's list is p11-kit's to release, which
- * would call modules that have already cleaned up (SoftHSM2). */
-void hsmkey_modules_release(struct hsmkey_modules *m)
+/* What the set holds of its own, whoever releases the modules. */
+static void free_own(struct hsmkey_modules *m)
 {
-    if (m == NULL)
-        return;
     for (size_t i = 0; i < m->n; i++) {
         OPENSSL_free(m->mods[i].name);
         OPENSSL_free(m->mods[i].path);
     }
     OPENSSL_free(m->mods);
     OPENSSL_free(m->active);
+}
+
+/* Never called at exit: p11-kit's list is p11-kit's to release, which
+ * would call modules that have already cleaned up (SoftHSM2). */
+void hsmkey_modules_release(struct hsmkey_modules *m)
+{
+    if (m == NULL)
+        return;
+    free_own(m);
     release_list(m->set->module_path, m->loaded);
     OPENSSL_free(m);
 }
@@ -172,12 +178,7 @@ void hsmkey_modules_forget(struct hsmkey_modules *m)
 {
     if (m == NULL)
         return;
-    for (size_t i = 0; i < m->n; i++) {
-        OPENSSL_free(m->mods[i].name);
-        OPENSSL_free(m->mods[i].path);
-    }
-    OPENSSL_free(m->mods);
-    OPENSSL_free(m->active);
+    free_own(m);
     if (m->set->module_path != NULL)
         OPENSSL_free(m->loaded);
     OPENSSL_free(m);
